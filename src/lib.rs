@@ -6,7 +6,12 @@
 //! the stages share.
 
 pub mod bundle;
+pub mod cli;
 pub mod codes;
+pub mod diagnose;
+pub mod identity;
 pub mod model;
+pub mod report;
 pub mod sources;
 pub mod testkit;
+pub mod timeline;

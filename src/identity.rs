@@ -1,0 +1,308 @@
+//! Account identities across their written forms: `user@contoso.com`, `CONTOSO\user`,
+//! `AzureAD\user`, `.\user`, `MACHINE\user`, bare `user`, and SIDs (`S-1-12-1-…` for Entra users).
+//! Matching is case-insensitive; an [`IdentitySet`] collects the aliases the evidence proves belong
+//! to one person (for example dsregcmd's `Executing Account Name : AzureAD\jdoe, jdoe@contoso.com`).
+
+use crate::model::Account;
+use serde::Serialize;
+use std::fmt;
+
+/// The form an account name was written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Form {
+    /// `user@contoso.com`
+    Upn,
+    /// `CONTOSO\user` (an AD domain, or a machine name for a local account)
+    DomainUser,
+    /// `AzureAD\user`
+    AzureAd,
+    /// `.\user` or `local\user`
+    Local,
+    /// `user`
+    Bare,
+    /// `S-1-…` only
+    Sid,
+}
+
+/// One parsed account reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// As written in the evidence.
+    pub raw: String,
+    pub form: Form,
+    /// Lower-cased user part (`jdoe` for `jdoe@contoso.com` and `CONTOSO\jdoe`).
+    pub user: String,
+    /// Lower-cased domain: the UPN suffix for UPNs, the NetBIOS/machine name for `D\user`.
+    pub domain: Option<String>,
+    pub sid: Option<String>,
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+/// Values that mean "no account" in Windows events.
+fn is_empty_value(s: &str) -> bool {
+    matches!(s.trim(), "" | "-" | "S-1-0-0" | "NULL SID" | "N/A")
+}
+
+impl Identity {
+    /// Parse one written account name. Returns `None` for empty / `-` values.
+    pub fn parse(raw: &str) -> Option<Identity> {
+        let s = raw.trim();
+        if is_empty_value(s) {
+            return None;
+        }
+        if is_sid(s) {
+            return Some(Identity {
+                raw: s.to_string(),
+                form: Form::Sid,
+                user: String::new(),
+                domain: None,
+                sid: Some(s.to_ascii_uppercase()),
+            });
+        }
+        // `AzureAD\user@contoso.com` is accepted at sign-in: the UPN wins.
+        let (prefix, rest) = match s.split_once('\\') {
+            Some((d, u)) => (Some(d.trim()), u.trim()),
+            None => (None, s),
+        };
+        if let Some((user, suffix)) = rest.split_once('@') {
+            if !user.is_empty() && !suffix.is_empty() {
+                return Some(Identity {
+                    raw: s.to_string(),
+                    form: Form::Upn,
+                    user: user.to_lowercase(),
+                    domain: Some(suffix.to_lowercase()),
+                    sid: None,
+                });
+            }
+        }
+        if rest.is_empty() {
+            return None;
+        }
+        let user = rest.to_lowercase();
+        let (form, domain) = match prefix {
+            None => (Form::Bare, None),
+            Some(d) if d.eq_ignore_ascii_case("azuread") => (Form::AzureAd, Some("azuread".into())),
+            Some(d) if d == "." || d.eq_ignore_ascii_case("local") => (Form::Local, None),
+            Some("") => (Form::Bare, None),
+            Some(d) => (Form::DomainUser, Some(d.to_lowercase())),
+        };
+        Some(Identity {
+            raw: s.to_string(),
+            form,
+            user,
+            domain,
+            sid: None,
+        })
+    }
+
+    /// An identity from an event's account fields (name, domain, SID).
+    pub fn from_account(acc: &Account) -> Option<Identity> {
+        let name = acc.name.as_deref().filter(|n| !is_empty_value(n));
+        let domain = acc.domain.as_deref().filter(|d| !is_empty_value(d));
+        let sid = acc
+            .sid
+            .as_deref()
+            .filter(|s| !is_empty_value(s))
+            .map(str::to_ascii_uppercase);
+        let mut id = match (name, domain) {
+            (Some(n), Some(d)) if !n.contains('@') && !n.contains('\\') => {
+                Identity::parse(&format!("{d}\\{n}"))?
+            }
+            (Some(n), _) => Identity::parse(n)?,
+            (None, _) => Identity::parse(sid.as_deref()?)?,
+        };
+        if id.sid.is_none() {
+            id.sid = sid;
+        }
+        Some(id)
+    }
+
+    /// Does this name the same account as `other`? SIDs decide when both have one; otherwise the
+    /// user parts must be equal and the domains must not contradict each other.
+    pub fn matches(&self, other: &Identity) -> bool {
+        if let (Some(a), Some(b)) = (&self.sid, &other.sid) {
+            return a == b;
+        }
+        if self.user.is_empty() || other.user.is_empty() || self.user != other.user {
+            return false;
+        }
+        domains_compatible(self, other)
+    }
+
+    /// True for an Entra user SID (`S-1-12-1-…`) or the `AzureAD\` form.
+    pub fn is_entra(&self) -> bool {
+        self.form == Form::AzureAd
+            || self
+                .sid
+                .as_deref()
+                .is_some_and(|s| s.starts_with("S-1-12-1-"))
+    }
+
+    /// Machine accounts (`HOST$`) and well-known service identities are never a run's user.
+    pub fn is_machine_or_service(&self) -> bool {
+        self.user.ends_with('$')
+            || matches!(
+                self.user.as_str(),
+                "system" | "local service" | "network service" | "anonymous logon" | "dwm-1"
+            )
+            || self.user.starts_with("umfd-")
+            || self.user.starts_with("dwm-")
+            || self
+                .sid
+                .as_deref()
+                .is_some_and(|s| matches!(s, "S-1-5-18" | "S-1-5-19" | "S-1-5-20" | "S-1-5-7"))
+    }
+}
+
+fn domains_compatible(a: &Identity, b: &Identity) -> bool {
+    use Form::*;
+    match (a.form, b.form) {
+        // Bare names and local forms say nothing about the domain.
+        (Bare, _) | (_, Bare) | (Local, _) | (_, Local) => true,
+        (Upn, Upn) => a.domain == b.domain,
+        (DomainUser, DomainUser) => a.domain == b.domain,
+        (AzureAd, AzureAd) => true,
+        // `AzureAD\jdoe` and `jdoe@contoso.com`: the short name is usually the UPN prefix.
+        (AzureAd, Upn) | (Upn, AzureAd) => true,
+        // `CONTOSO\jdoe` and `jdoe@contoso.com`: accept when the NetBIOS name is the first label
+        // of the UPN suffix (the common default); other mappings need an alias from evidence.
+        (DomainUser, Upn) => netbios_fits(a.domain.as_deref(), b.domain.as_deref()),
+        (Upn, DomainUser) => netbios_fits(b.domain.as_deref(), a.domain.as_deref()),
+        (AzureAd, DomainUser) | (DomainUser, AzureAd) => false,
+        (Sid, _) | (_, Sid) => false,
+    }
+}
+
+fn netbios_fits(netbios: Option<&str>, suffix: Option<&str>) -> bool {
+    match (netbios, suffix) {
+        (Some(n), Some(s)) => s.split('.').next() == Some(n),
+        _ => false,
+    }
+}
+
+pub fn is_sid(s: &str) -> bool {
+    let s = s.trim();
+    (s.starts_with("S-1-") || s.starts_with("s-1-"))
+        && s[4..]
+            .split('-')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Several forms known to name one account, with where each alias was learned.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IdentitySet {
+    pub ids: Vec<Identity>,
+    /// Why aliases were added (`dsregcmd.txt line 52: Executing Account Name`).
+    pub learned_from: Vec<String>,
+}
+
+impl IdentitySet {
+    pub fn new(first: Identity) -> Self {
+        IdentitySet {
+            ids: vec![first],
+            learned_from: Vec::new(),
+        }
+    }
+
+    pub fn primary(&self) -> Option<&Identity> {
+        self.ids.first()
+    }
+
+    pub fn matches(&self, other: &Identity) -> bool {
+        self.ids.iter().any(|i| i.matches(other))
+    }
+
+    pub fn matches_account(&self, acc: &Account) -> bool {
+        Identity::from_account(acc).is_some_and(|i| self.matches(&i))
+    }
+
+    /// Add aliases that are proven to be the same account when any of them matches the set.
+    pub fn absorb(&mut self, aliases: &[Identity], why: &str) -> bool {
+        if !aliases.iter().any(|a| self.matches(a)) {
+            return false;
+        }
+        let mut added = false;
+        for a in aliases {
+            if !self.ids.iter().any(|i| i == a) {
+                self.ids.push(a.clone());
+                added = true;
+            }
+        }
+        if added {
+            self.learned_from.push(why.to_string());
+        }
+        added
+    }
+
+    /// Every SID known for the account.
+    pub fn sids(&self) -> impl Iterator<Item = &str> {
+        self.ids.iter().filter_map(|i| i.sid.as_deref())
+    }
+}
+
+/// Parse dsregcmd's `Executing Account Name` (`AzureAD\jdoe, jdoe@contoso.com`) into its aliases.
+pub fn parse_alias_list(s: &str) -> Vec<Identity> {
+    s.split(',').filter_map(Identity::parse).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> Identity {
+        Identity::parse(s).unwrap()
+    }
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(id("JDoe@Contoso.com").form, Form::Upn);
+        assert_eq!(id("JDoe@Contoso.com").user, "jdoe");
+        assert_eq!(id("CONTOSO\\jdoe").form, Form::DomainUser);
+        assert_eq!(id("AzureAD\\JohnDoe").form, Form::AzureAd);
+        assert_eq!(id(".\\rpa").form, Form::Local);
+        assert_eq!(id("rpa").form, Form::Bare);
+        assert_eq!(id("AzureAD\\jdoe@contoso.com").form, Form::Upn);
+        assert_eq!(id("S-1-12-1-1-2-3-4").form, Form::Sid);
+        assert!(Identity::parse("-").is_none());
+        assert!(Identity::parse("S-1-0-0").is_none());
+    }
+
+    #[test]
+    fn matches_across_forms() {
+        assert!(id("jdoe@contoso.com").matches(&id("CONTOSO\\JDOE")));
+        assert!(id("jdoe@contoso.com").matches(&id("AzureAD\\jdoe")));
+        assert!(id("jdoe@contoso.com").matches(&id("jdoe")));
+        assert!(id(".\\rpa").matches(&id("RPA-VM01\\rpa")));
+        assert!(!id("jdoe@contoso.com").matches(&id("jdoe@fabrikam.com")));
+        assert!(!id("CONTOSO\\jdoe").matches(&id("FABRIKAM\\jdoe")));
+        assert!(!id("jdoe@contoso.com").matches(&id("asmith@contoso.com")));
+        let mut a = id("AzureAD\\JohnDoe");
+        a.sid = Some("S-1-12-1-1-2-3-4".into());
+        let mut b = id("john.doe@contoso.com");
+        b.sid = Some("S-1-12-1-1-2-3-4".into());
+        assert!(a.matches(&b), "same SID decides");
+    }
+
+    #[test]
+    fn alias_sets_learn_from_evidence() {
+        let mut set = IdentitySet::new(id("john.doe@contoso.com"));
+        assert!(!set.matches(&id("AzureAD\\JohnDoe")));
+        let aliases = parse_alias_list("AzureAD\\JohnDoe, john.doe@contoso.com");
+        assert!(set.absorb(&aliases, "dsregcmd Executing Account Name"));
+        assert!(set.matches(&id("AzureAD\\JohnDoe")));
+        assert!(!set.absorb(&parse_alias_list("CONTOSO\\other, other@contoso.com"), "x"));
+    }
+
+    #[test]
+    fn machine_accounts_are_recognised() {
+        assert!(id("CONTOSO\\RPA-VM01$").is_machine_or_service());
+        assert!(id("NT AUTHORITY\\SYSTEM").is_machine_or_service());
+        assert!(!id("jdoe@contoso.com").is_machine_or_service());
+    }
+}

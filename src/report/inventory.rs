@@ -1,0 +1,92 @@
+//! `inventory` output: one row per file (text) or the documented JSON shape.
+
+use crate::model::{FileReport, Time};
+use serde_json::json;
+use std::io::{self, Write};
+
+fn time(t: Option<Time>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+pub fn text(root: &str, files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "Bundle: {root}")?;
+    writeln!(out)?;
+    let w = files
+        .iter()
+        .map(|f| f.path.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 70);
+    writeln!(
+        out,
+        "{:<w$}  {:<13}  {:>9}  {:>6}  {:<19}  {:<19}  channel",
+        "file", "kind", "records", "errors", "first (UTC)", "last (UTC)"
+    )?;
+    for f in files {
+        writeln!(
+            out,
+            "{:<w$}  {:<13}  {:>9}  {:>6}  {:<19}  {:<19}  {}",
+            f.path,
+            f.kind.as_str(),
+            f.records,
+            f.errors,
+            time(f.first),
+            time(f.last),
+            if f.channels.is_empty() {
+                "-".to_string()
+            } else {
+                f.channels.join(", ")
+            }
+        )?;
+        if let Some(why) = &f.skipped {
+            writeln!(out, "{:w$}  skipped: {why}", "")?;
+        }
+        for p in &f.problems {
+            match &p.at {
+                Some(at) => writeln!(out, "{:w$}  problem ({}, {at}): {}", "", p.kind, p.message)?,
+                None => writeln!(out, "{:w$}  problem ({}): {}", "", p.kind, p.message)?,
+            }
+        }
+    }
+    let read = files.iter().filter(|f| f.skipped.is_none()).count();
+    let skipped = files.len() - read;
+    let partial = files
+        .iter()
+        .filter(|f| f.skipped.is_none() && f.is_partial())
+        .count();
+    let records: u64 = files.iter().map(|f| f.records).sum();
+    let errors: u64 = files.iter().map(|f| f.errors).sum();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{read} files read ({partial} partly), {skipped} skipped; {records} records, {errors} unreadable"
+    )?;
+    Ok(())
+}
+
+pub fn json(root: &str, files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    let files: Vec<_> = files
+        .iter()
+        .map(|f| {
+            json!({
+                "path": f.path,
+                "kind": f.kind.as_str(),
+                "size": f.size,
+                "channel": f.channels.first(),
+                "channels": f.channels,
+                "records": f.records,
+                "errors": f.errors,
+                "ignored": f.ignored,
+                "kept": f.kept,
+                "first": f.first,
+                "last": f.last,
+                "skipped": f.skipped,
+                "problems": f.problems,
+            })
+        })
+        .collect();
+    let doc = json!({ "bundle": root, "files": files });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}

@@ -1,0 +1,372 @@
+//! The timeline stage: reads a bundle's inputs in parallel through the right parser, merges every
+//! kept event into one UTC-ordered list, and gives each event a kind label and a one-line summary
+//! a person can read.
+
+use crate::bundle::{Bundle, Input};
+use crate::codes;
+use crate::identity::Identity;
+use crate::model::{
+    Event, EventData, EventFilter, FileKind, FileReport, Parsed, Problem, RunRecordKind, Time,
+};
+use crate::sources::{self, ReadCtx};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::io::BufReader;
+use std::sync::Arc;
+
+/// Everything read from a bundle.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    /// Kept events, ordered by time, then file, then position.
+    pub events: Vec<Event>,
+    pub snapshots: Vec<crate::model::DsregSnapshot>,
+    /// One report per input read, plus the bundle's skipped files.
+    pub files: Vec<FileReport>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// Draw a progress bar on stderr (callers pass true only when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// Which inputs a pass reads. `analyze` reads the small text sources first to find the runs,
+/// then the event logs with a time filter around them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    All,
+    TextOnly,
+    EventLogsOnly,
+}
+
+impl Pass {
+    fn wants(self, kind: FileKind) -> bool {
+        let event_log = matches!(kind, FileKind::Evtx | FileKind::EventXml);
+        match self {
+            Pass::All => true,
+            Pass::TextOnly => !event_log,
+            Pass::EventLogsOnly => event_log,
+        }
+    }
+}
+
+/// Read the inputs a pass selects, in parallel, and merge them.
+pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions) -> Timeline {
+    let inputs: Vec<&Input> = bundle
+        .inputs
+        .iter()
+        .filter(|i| pass.wants(i.kind))
+        .collect();
+    let total: u64 = inputs.iter().map(|i| i.size).sum();
+    let bar = if opts.progress && !inputs.is_empty() {
+        let b = ProgressBar::new(total);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} reading {pos}/{len} files... [{bar:30}] {binary_bytes}/{binary_total_bytes} {msg}",
+        ) {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b.set_length(total);
+        Some(b)
+    } else {
+        None
+    };
+    let parsed: Vec<Parsed> = inputs
+        .par_iter()
+        .map(|input| {
+            let p = read_input(input, filter, opts.threads);
+            if let Some(b) = &bar {
+                b.inc(input.size);
+                b.set_message(short_name(&input.path));
+            }
+            p
+        })
+        .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut tl = Timeline::default();
+    for p in parsed {
+        tl.events.extend(p.events);
+        tl.snapshots.extend(p.snapshot);
+        tl.files.push(p.report);
+    }
+    if pass != Pass::EventLogsOnly {
+        tl.files.extend(bundle.skipped.iter().cloned());
+    }
+    sort_events(&mut tl.events);
+    tl.files.sort_by(|a, b| a.path.cmp(&b.path));
+    tl
+}
+
+fn short_name(path: &str) -> String {
+    path.rsplit(['/', '\\', '!'])
+        .next()
+        .unwrap_or(path)
+        .to_string()
+}
+
+/// Order by time, then source, so output is the same on every run whatever the thread count.
+pub fn sort_events(events: &mut [Event]) {
+    events.par_sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.source.cmp(&b.source)));
+}
+
+/// Merge a second pass into a timeline.
+pub fn merge(into: &mut Timeline, other: Timeline) {
+    into.events.extend(other.events);
+    into.snapshots.extend(other.snapshots);
+    into.files.extend(other.files);
+    sort_events(&mut into.events);
+    into.files.sort_by(|a, b| a.path.cmp(&b.path));
+}
+
+/// Open one input and run its parser. Never fails: an unreadable file becomes a report with a
+/// problem.
+pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed {
+    let ctx = ReadCtx {
+        file: Arc::from(input.path.as_str()),
+        size: input.size,
+        mtime: input.mtime,
+        filter,
+        threads,
+    };
+    let reader = match input.open() {
+        Ok(r) => r,
+        Err(e) => {
+            let mut report = FileReport::new(input.path.clone(), input.kind, input.size);
+            report.problems.push(Problem::new(
+                "io",
+                None,
+                format!("could not open the file: {e}"),
+            ));
+            report.skipped = Some(format!("could not open: {e}"));
+            return Parsed::new(report);
+        }
+    };
+    match input.kind {
+        FileKind::Evtx => sources::evtx::read_evtx(reader, &ctx),
+        FileKind::EventXml => sources::event_xml::read_event_xml(BufReader::new(reader), &ctx),
+        FileKind::Dsregcmd => sources::dsregcmd::read_dsregcmd(reader, &ctx),
+        FileKind::PadLog => sources::padlog::read_padlog(BufReader::new(reader), &ctx),
+        FileKind::PortalError => sources::run_records::read_portal_error(reader, &ctx),
+        FileKind::FlowSessions => sources::run_records::read_flow_sessions(reader, &ctx),
+        FileKind::Zip | FileKind::Skipped => {
+            let mut report = FileReport::new(input.path.clone(), input.kind, input.size);
+            report.skipped = Some("not an evidence file".into());
+            Parsed::new(report)
+        }
+    }
+}
+
+/// A stable, short label for an event's kind: `security.4625`, `aad.1098`, `udr.304`,
+/// `scm.7000`, `pad.error`, `run.portal_error`, `run.flow_session`.
+pub fn kind_of(ev: &Event) -> String {
+    match &ev.data {
+        EventData::Security(s) => format!("security.{}", s.event_id),
+        EventData::Aad(a) => format!("aad.{}", a.event_id),
+        EventData::DeviceRegistration(d) => format!("udr.{}", d.event_id),
+        EventData::Service(s) => format!("scm.{}", s.event_id),
+        EventData::PadLog(p) => match p.level {
+            Some(l) => format!("pad.{}", level_name(l)),
+            None => "pad.entry".to_string(),
+        },
+        EventData::RunRecord(r) => match r.kind {
+            RunRecordKind::PortalError => "run.portal_error".to_string(),
+            RunRecordKind::FlowSession => "run.flow_session".to_string(),
+        },
+    }
+}
+
+fn level_name(l: crate::model::TraceLevel) -> &'static str {
+    use crate::model::TraceLevel::*;
+    match l {
+        Verbose => "verbose",
+        Info => "info",
+        Warning => "warning",
+        Error => "error",
+        Critical => "critical",
+    }
+}
+
+/// The account an event is about, when it names one.
+pub fn event_user(ev: &Event) -> Option<Identity> {
+    match &ev.data {
+        EventData::Security(s) => Identity::from_account(&s.target),
+        EventData::Aad(a) => a
+            .upn
+            .as_deref()
+            .and_then(Identity::parse)
+            .or_else(|| a.user_sid.as_deref().and_then(Identity::parse)),
+        EventData::PadLog(p) => p.user.as_deref().and_then(Identity::parse),
+        EventData::RunRecord(r) => {
+            let mut id = r.user.as_deref().and_then(Identity::parse);
+            if let (Some(i), Some(sid)) = (id.as_mut(), r.user_sid.as_deref()) {
+                if i.sid.is_none() && crate::identity::is_sid(sid) {
+                    i.sid = Some(sid.to_ascii_uppercase());
+                }
+            }
+            id.or_else(|| r.user_sid.as_deref().and_then(Identity::parse))
+        }
+        EventData::DeviceRegistration(_) | EventData::Service(_) => None,
+    }
+}
+
+fn opt(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("-")
+}
+
+fn account_text(a: &crate::model::Account) -> String {
+    match (&a.domain, &a.name) {
+        (Some(d), Some(n)) => format!("{d}\\{n}"),
+        (None, Some(n)) => n.clone(),
+        (_, None) => a.sid.clone().unwrap_or_else(|| "-".into()),
+    }
+}
+
+/// One line a person can read.
+pub fn summary(ev: &Event) -> String {
+    match &ev.data {
+        EventData::Security(s) => security_summary(s),
+        EventData::Aad(a) => {
+            let mut out = format!("AAD {}", a.event_id);
+            if let Some(c) = a.error_code {
+                out.push_str(&format!(" error {}", codes::describe_hex(c)));
+            }
+            if let Some(c) = a.status {
+                out.push_str(&format!(" status {}", codes::describe_hex(c)));
+            }
+            if let Some(o) = &a.oauth_error {
+                out.push_str(&format!(" {o}"));
+            }
+            for c in &a.aadsts {
+                out.push_str(&format!(" {}", codes::describe_aadsts(*c)));
+            }
+            if let Some(u) = &a.upn {
+                out.push_str(&format!(" user {u}"));
+            }
+            if a.error_code.is_none() && a.status.is_none() && a.aadsts.is_empty() {
+                out.push_str(&format!(": {}", first_line(&a.text)));
+            }
+            out
+        }
+        EventData::DeviceRegistration(d) => {
+            let mut out = format!("Device registration {}", d.event_id);
+            if let Some(c) = d.exit_code {
+                out.push_str(&format!(" exit code {}", codes::describe_hex(c)));
+            }
+            if let Some(p) = &d.error_phase {
+                out.push_str(&format!(" phase {p}"));
+            }
+            if let Some(s) = &d.server_error {
+                out.push_str(&format!(" server error {s}"));
+            }
+            out
+        }
+        EventData::Service(s) => {
+            let mut out = format!("Service Control Manager {} {}", s.event_id, opt(&s.service));
+            if let Some(c) = s.error_code {
+                match codes::win32(c) {
+                    Some(i) => out.push_str(&format!(" error {c} ({}: {})", i.name, i.meaning)),
+                    None => out.push_str(&format!(" error {c}")),
+                }
+            }
+            out
+        }
+        EventData::PadLog(p) => {
+            let mut out = format!(
+                "PAD {} {}",
+                p.level.map(level_name).unwrap_or("entry"),
+                opt(&p.component)
+            );
+            if !p.error_codes.is_empty() {
+                out.push_str(&format!(" {}", p.error_codes.join(",")));
+            }
+            for c in &p.ntstatus {
+                out.push_str(&format!(" {}", codes::describe_hex(*c)));
+            }
+            if let Some(u) = &p.user {
+                out.push_str(&format!(" user {u}"));
+            }
+            out.push_str(&format!(": {}", first_line(&p.message)));
+            out
+        }
+        EventData::RunRecord(r) => {
+            let what = match r.kind {
+                RunRecordKind::PortalError => "Portal run error",
+                RunRecordKind::FlowSession => "Flow session failed",
+            };
+            let mut out = format!("{what} {}", opt(&r.error_code));
+            for c in &r.ntstatus {
+                out.push_str(&format!(" {}", codes::describe_hex(*c)));
+            }
+            if let Some(u) = &r.user {
+                out.push_str(&format!(" user {u}"));
+            }
+            if let Some(m) = &r.machine {
+                out.push_str(&format!(" machine {m}"));
+            }
+            if let Some(m) = &r.error_message {
+                out.push_str(&format!(": {}", first_line(m)));
+            }
+            out
+        }
+    }
+}
+
+fn security_summary(s: &crate::model::SecurityEvent) -> String {
+    let what = match s.event_id {
+        4624 => "Logon succeeded",
+        4625 => "Logon failed",
+        4648 => "Logon with explicit credentials",
+        4634 => "Logoff",
+        4647 => "User-initiated logoff",
+        4672 => "Special privileges assigned",
+        4740 => "Account locked out",
+        4776 => "NTLM credential validation",
+        _ => "Security event",
+    };
+    let who = if s.event_id == 4672 {
+        account_text(&s.subject)
+    } else {
+        account_text(&s.target)
+    };
+    let mut out = format!("{what} ({}) {who}", s.event_id);
+    if let Some(t) = s.logon_type {
+        out.push_str(&format!(" type {t} {}", codes::logon_type_name(t)));
+    }
+    if let Some(st) = s.status.filter(|v| *v != 0) {
+        out.push_str(&format!(" status {}", codes::describe_hex(st)));
+    }
+    if let Some(st) = s.sub_status.filter(|v| *v != 0) {
+        out.push_str(&format!(" substatus {}", codes::describe_hex(st)));
+    }
+    if let Some(p) = &s.logon_process {
+        out.push_str(&format!(" via {p}"));
+    }
+    if let Some(p) = &s.process_name {
+        out.push_str(&format!(" process {p}"));
+    }
+    if let Some(ip) = s.ip_address.as_deref().filter(|ip| *ip != "-") {
+        out.push_str(&format!(" from {ip}"));
+    }
+    if let Some(t) = &s.target_server {
+        out.push_str(&format!(" to {t}"));
+    }
+    out
+}
+
+fn first_line(s: &str) -> &str {
+    let line = s.lines().next().unwrap_or("");
+    match line.char_indices().nth(200) {
+        Some((i, _)) => &line[..i],
+        None => line,
+    }
+}
+
+/// Events within `[from, to]`.
+pub fn window(events: &[Event], from: Time, to: Time) -> &[Event] {
+    let start = events.partition_point(|e| e.time < from);
+    let end = events.partition_point(|e| e.time <= to);
+    &events[start..end.max(start)]
+}
