@@ -8,11 +8,10 @@ use crate::identity::Identity;
 use crate::model::{
     Event, EventData, EventFilter, FileKind, FileReport, Parsed, Problem, RunRecordKind, Time,
 };
-use crate::sources::{self, ReadCtx};
+use crate::sources;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::io::BufReader;
-use std::sync::Arc;
 
 /// Everything read from a bundle.
 #[derive(Debug, Default)]
@@ -94,6 +93,13 @@ pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions
     }
     if pass != Pass::EventLogsOnly {
         tl.files.extend(bundle.skipped.iter().cloned());
+        // Bundle-level problems (limits, damaged zip directories) are listed where they happened.
+        for p in &bundle.problems {
+            let at = p.at.clone().unwrap_or_else(|| bundle.root.clone());
+            let mut r = FileReport::new(at, FileKind::Zip, 0);
+            r.problems.push(p.clone());
+            tl.files.push(r);
+        }
     }
     sort_events(&mut tl.events);
     tl.files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -124,13 +130,7 @@ pub fn merge(into: &mut Timeline, other: Timeline) {
 /// Open one input and run its parser. Never fails: an unreadable file becomes a report with a
 /// problem.
 pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed {
-    let ctx = ReadCtx {
-        file: Arc::from(input.path.as_str()),
-        size: input.size,
-        mtime: input.mtime,
-        filter,
-        threads,
-    };
+    let ctx = input.read_ctx(filter, threads);
     let reader = match input.open() {
         Ok(r) => r,
         Err(e) => {
@@ -144,7 +144,7 @@ pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed
             return Parsed::new(report);
         }
     };
-    match input.kind {
+    let mut parsed = match input.kind {
         FileKind::Evtx => sources::evtx::read_evtx(reader, &ctx),
         FileKind::EventXml => sources::event_xml::read_event_xml(BufReader::new(reader), &ctx),
         FileKind::Dsregcmd => sources::dsregcmd::read_dsregcmd(reader, &ctx),
@@ -156,7 +156,15 @@ pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed
             report.skipped = Some("not an evidence file".into());
             Parsed::new(report)
         }
+    };
+    // Problems the bundle stage noted (unsafe zip names, ...) belong to the file's report.
+    if !input.problems.is_empty() {
+        let mut all = input.problems.clone();
+        all.append(&mut parsed.report.problems);
+        parsed.report.problems = all;
     }
+    parsed.report.kept = parsed.events.len() as u64;
+    parsed
 }
 
 /// A stable, short label for an event's kind: `security.4625`, `aad.1098`, `udr.304`,
