@@ -2,4 +2,5 @@
 //! and builders for the events padtriage reads. Used by tests, `samples/` generation and benches;
 //! not by the analyzer itself.
 
+pub mod events;
 pub mod evtx_writer;
