@@ -152,6 +152,17 @@ fn diagnose_run(
     }
     for s in &tl.snapshots {
         match (s.taken_at, s.taken_at_basis.as_deref()) {
+            (Some(t), Some("file modification time")) => {
+                let h = (t - run.time).num_minutes() as f64 / 60.0;
+                if h.abs() > 1.0 {
+                    notes.push(format!(
+                        "{}: the dump prints no time of its own; its file date is {:.1} hours {} the run (that may be when the bundle was copied), so it may not show the state at the failure",
+                        s.source.file,
+                        h.abs(),
+                        if h > 0.0 { "after" } else { "before" },
+                    ));
+                }
+            }
             (Some(t), basis) => {
                 let h = (t - run.time).num_minutes() as f64 / 60.0;
                 if h.abs() > 1.0 {
