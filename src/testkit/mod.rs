@@ -1,6 +1,7 @@
 //! Test and sample-generation support: an EVTX writer that encodes records the way Windows does,
-//! and builders for the events padtriage reads. Used by tests, `samples/` generation and benches;
-//! not by the analyzer itself.
+//! builders for the events padtriage reads, and a corpus of broken inputs. Used by tests,
+//! `samples/` generation, fuzz seeds and benches; not by the analyzer itself.
 
+pub mod broken;
 pub mod events;
 pub mod evtx_writer;
