@@ -213,6 +213,8 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed) {
                 parsed.report.errors += 1;
                 let (kind, what) = if !ended_with_newline && e.is_eof() {
                     ("truncated", "the file ends in the middle of this entry")
+                } else if is_too_deep(&e) {
+                    ("limit", TOO_DEEP)
                 } else {
                     ("bad_line", "not a valid JSON entry")
                 };
@@ -225,10 +227,27 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed) {
             }
         };
         entries += 1;
-        let (time, data) = match entry {
-            ParsedLine::Plain { time } => (time, None),
-            ParsedLine::Full { time, entry } => (time, Some(*entry)),
+        let (time, data, shallow) = match entry {
+            ParsedLine::Plain { time, shallow } => (time, None, shallow),
+            ParsedLine::Full {
+                time,
+                entry,
+                shallow,
+            } => (time, Some(*entry), shallow),
         };
+        if shallow {
+            problems.push(
+                &mut parsed.report,
+                Problem::new(
+                    "limit",
+                    at(),
+                    format!(
+                        "{TOO_DEEP}: only the entry's top-level fields were read, not its \
+                         nested ones (eventData)"
+                    ),
+                ),
+            );
+        }
         let Some(time) = time else {
             parsed.report.errors += 1;
             problems.push(
@@ -397,10 +416,12 @@ impl LineProblems {
 
 enum ParsedLine {
     /// An entry the pre-check found nothing of interest in: only its time was read.
-    Plain { time: Option<Time> },
+    Plain { time: Option<Time>, shallow: bool },
     Full {
         time: Option<Time>,
         entry: Box<PadLogEntry>,
+        /// Nested fields were too deep to read; the entry holds its top-level fields only.
+        shallow: bool,
     },
 }
 
@@ -495,7 +516,10 @@ struct Head {
 fn parse_entry(line: &str, filter: &EventFilter) -> Result<ParsedLine, serde_json::Error> {
     if !precheck().is_match(line) {
         let t: TimeOnly = serde_json::from_str(line)?;
-        return Ok(ParsedLine::Plain { time: t.time() });
+        return Ok(ParsedLine::Plain {
+            time: t.time(),
+            shallow: false,
+        });
     }
     let head: Head = serde_json::from_str(line)?;
     let time = first_time([
@@ -507,16 +531,99 @@ fn parse_entry(line: &str, filter: &EventFilter) -> Result<ParsedLine, serde_jso
     ]);
     let wanted = time.is_some_and(|t| filter.keeps_time(t)) && head.worth_keeping(line);
     if !wanted {
-        return Ok(ParsedLine::Plain { time });
+        // Say what a full read would have said, so inventory and timeline report alike.
+        return Ok(ParsedLine::Plain {
+            time,
+            shallow: nests_too_deep(line),
+        });
     }
-    let obj: Map<String, Value> = serde_json::from_str(line)?;
+    let (obj, shallow) = match serde_json::from_str::<Map<String, Value>>(line) {
+        Ok(obj) => (obj, false),
+        // The top level read fine (serde skips unknown fields without recursing), so only a
+        // nested field is too deep for a tree: keep the entry from its top-level fields.
+        Err(e) if is_too_deep(&e) => (head.top_level(), true),
+        Err(e) => return Err(e),
+    };
     Ok(ParsedLine::Full {
         time,
         entry: Box::new(build_entry(&obj, line)),
+        shallow,
     })
 }
 
+/// serde_json's answer to JSON nested deeper than its recursion limit (128 levels).
+pub(crate) fn is_too_deep(e: &serde_json::Error) -> bool {
+    e.classify() == serde_json::error::Category::Syntax
+        && e.to_string().starts_with("recursion limit exceeded")
+}
+
+/// True when `line` (valid JSON) nests containers as deep as serde_json refuses to build: its
+/// recursion limit counts the outermost object, and fails on the 128th level.
+fn nests_too_deep(line: &str) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for b in line.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth >= 128 {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// How JSON nesting past serde_json's recursion limit is described in problems.
+pub(crate) const TOO_DEEP: &str = "JSON nested more than 128 levels deep";
+
 impl Head {
+    /// The fields read, as the object `build_entry` takes.
+    fn top_level(&self) -> Map<String, Value> {
+        let fields = [
+            ("eventTimestamp", &self.event_timestamp),
+            ("timestamp", &self.timestamp),
+            ("Timestamp", &self.timestamp_cap),
+            ("time", &self.time),
+            ("@t", &self.at_t),
+            ("traceLevel", &self.trace_level),
+            ("level", &self.level),
+            ("Level", &self.level_cap),
+            ("@l", &self.at_l),
+            ("message", &self.message),
+            ("Message", &self.message_cap),
+            ("@m", &self.at_m),
+            ("msg", &self.msg),
+            ("exception", &self.exception),
+            ("exceptionMessage", &self.exception_message),
+            ("Exception", &self.exception_cap),
+            ("@x", &self.at_x),
+            ("operationName", &self.operation_name),
+            ("OperationName", &self.operation_name_cap),
+            ("eventType", &self.event_type),
+            ("EventType", &self.event_type_cap),
+            ("event", &self.event),
+        ];
+        fields
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_string(), v.clone()?)))
+            .collect()
+    }
+
     /// Keep errors and warnings, entries naming a run error code or an NTSTATUS detail (anywhere
     /// in the line), and entries about sessions, logons or credentials (the run context around a
     /// failure).

@@ -5,7 +5,9 @@
 //! This module owns turning those into [`RunRecord`] events: one per portal error, one per
 //! flow-session row that failed. Successful rows are counted, not kept.
 
-use super::padlog::{find_run_error_names, parse_iso_time, user_from_text, LineProblems};
+use super::padlog::{
+    find_run_error_names, is_too_deep, parse_iso_time, user_from_text, LineProblems, TOO_DEEP,
+};
 use super::ReadCtx;
 use crate::codes;
 use crate::model::{
@@ -23,6 +25,9 @@ use std::sync::OnceLock;
 const MAX_PORTAL_BYTES: u64 = 16 << 20;
 /// Flow-session exports are read whole (JSON arrays need it); this bounds memory.
 const MAX_SESSIONS_BYTES: u64 = 512 << 20;
+/// A run record's field (an error message, its details) is a few KB; a longer one is cut so a
+/// hostile export cannot carry megabytes into every report that cites the row.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
 /// How deep wrappers (`{"outputs":{"body":{"error":..}}}`) are searched for the error object.
 const MAX_DEPTH: u8 = 8;
 
@@ -304,17 +309,28 @@ pub fn read_flow_sessions<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
 struct Row {
     values: HashMap<String, String>,
     formatted: HashMap<String, String>,
+    /// Fields cut to [`MAX_FIELD_BYTES`]: (column, original length in bytes).
+    cut: Vec<(String, usize)>,
 }
 
 impl Row {
     fn insert(&mut self, key: &str, value: String) {
-        let value = value.trim().to_string();
+        let mut value = value.trim().to_string();
         if value.is_empty() {
             return;
         }
         let (k, formatted) = normalise_key(key);
         if k.is_empty() {
             return;
+        }
+        if value.len() > MAX_FIELD_BYTES {
+            let column: String = key.trim().chars().take(80).collect();
+            self.cut.push((column, value.len()));
+            let mut end = MAX_FIELD_BYTES;
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            value.truncate(end);
         }
         let map = if formatted {
             &mut self.formatted
@@ -392,7 +408,7 @@ fn json_rows(text: &str, ctx: &ReadCtx, parsed: &mut Parsed, problems: &mut Line
         n += 1;
         match serde_json::from_str::<Value>(line) {
             Ok(v) => handle_json_row(v, n, ctx, parsed, problems),
-            Err(e) => bad_row(parsed, problems, n, format!("not valid JSON: {e}")),
+            Err(e) => bad_row(parsed, problems, n, format!("{}: {e}", json_failure(&e).1)),
         }
     }
 }
@@ -423,18 +439,14 @@ fn stream_array(text: &str, ctx: &ReadCtx, parsed: &mut Parsed, problems: &mut L
                 handle_json_row(v, n, ctx, parsed, problems);
             }
             Some(Err(e)) => {
-                let kind = if e.is_eof() {
-                    "truncated"
-                } else {
-                    "bad_record"
-                };
+                let (kind, what) = json_failure(&e);
                 parsed.report.errors += 1;
                 problems.push(
                     &mut parsed.report,
                     Problem::new(
                         kind,
                         Some(format!("row {n}")),
-                        format!("row is not valid JSON, rest of the array skipped: {e}"),
+                        format!("row cannot be read ({what}), rest of the array skipped: {e}"),
                     ),
                 );
                 return;
@@ -503,6 +515,25 @@ fn csv_rows(text: &str, ctx: &ReadCtx, parsed: &mut Parsed, problems: &mut LineP
                     continue;
                 }
                 n += 1;
+                if record.len() != headers.len() {
+                    let what = if record.len() < headers.len() {
+                        "the missing ones were read as empty"
+                    } else {
+                        "the extra ones were ignored"
+                    };
+                    problems.push(
+                        &mut parsed.report,
+                        Problem::new(
+                            "ragged",
+                            Some(format!("row {n}")),
+                            format!(
+                                "row has {} fields where the header has {}; {what}",
+                                record.len(),
+                                headers.len()
+                            ),
+                        ),
+                    );
+                }
                 let mut row = Row::default();
                 for (h, v) in headers.iter().zip(record.iter()) {
                     row.insert(h, v.to_string());
@@ -581,6 +612,20 @@ fn run_mode_label(s: &str) -> String {
 fn handle_row(row: &Row, n: u64, ctx: &ReadCtx, parsed: &mut Parsed, p: &mut LineProblems) {
     if row.values.is_empty() && row.formatted.is_empty() {
         return;
+    }
+    for (column, len) in &row.cut {
+        p.push(
+            &mut parsed.report,
+            Problem::new(
+                "limit",
+                Some(format!("row {n}")),
+                format!(
+                    "field \"{}\" is {len} bytes long; only its first {} KiB were read",
+                    column.escape_debug(),
+                    MAX_FIELD_BYTES / 1024
+                ),
+            ),
+        );
     }
     let message = row.get(&["errormessage"]).map(str::to_string);
     let details: String = ["errormessage", "errordetails", "errorinnererror"]
@@ -723,6 +768,18 @@ fn read_capped<R: Read>(r: R, cap: u64, report: &mut FileReport) -> Option<Vec<u
     Some(bytes)
 }
 
+/// Problem kind and description of a JSON parse failure: cut off, nested too deep for a
+/// tree (serde_json stops at 128 levels rather than exhaust the stack), or not JSON.
+fn json_failure(e: &serde_json::Error) -> (&'static str, &'static str) {
+    if e.is_eof() {
+        ("truncated", "not valid JSON (cut off)")
+    } else if is_too_deep(e) {
+        ("limit", TOO_DEEP)
+    } else {
+        ("bad_record", "not valid JSON")
+    }
+}
+
 fn note_decode_errors(d: &super::text::Decoded<'_>, report: &mut FileReport) {
     if d.had_errors {
         report.problems.push(Problem::new(
@@ -742,15 +799,11 @@ fn parse_first_json(text: &str, report: &mut FileReport) -> Option<Value> {
         Some(Ok(v)) => Some(v),
         Some(Err(e)) => {
             report.errors += 1;
-            let kind = if e.is_eof() {
-                "truncated"
-            } else {
-                "bad_record"
-            };
+            let (kind, what) = json_failure(&e);
             report.problems.push(Problem::new(
                 kind,
                 Some(format!("line {}", e.line())),
-                format!("not valid JSON: {e}"),
+                format!("{what}: {e}"),
             ));
             None
         }
