@@ -21,6 +21,10 @@ use std::io::Read;
 /// A dump is a few KB; anything past this is not a dump and is not read.
 pub const MAX_BYTES: u64 = 4 * 1024 * 1024;
 
+/// The longest line read. dsregcmd prints short lines (a URL or a server message at most); a
+/// longer one is debris or hostile, and is skipped rather than kept as a field value.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
 /// `bad_line` problems listed one by one before the rest are summarised.
 const MAX_LISTED_BAD_LINES: u64 = 20;
 
@@ -487,6 +491,23 @@ impl LineParser {
                 self.cut_line = Some(lineno);
             }
 
+            if line.len() > MAX_LINE_BYTES {
+                self.bad_lines += 1;
+                if self.bad_lines <= MAX_LISTED_BAD_LINES {
+                    self.problems.push(Problem::new(
+                        "limit",
+                        Some(format!("line {lineno}")),
+                        format!(
+                            "line of {} bytes is longer than the {} KiB a dsregcmd line can be; \
+                             skipped",
+                            line.len(),
+                            MAX_LINE_BYTES / 1024
+                        ),
+                    ));
+                }
+                prev = None;
+                continue;
+            }
             if is_separator(t) {
                 prev = None;
                 continue;
