@@ -39,6 +39,37 @@ pub struct FileProblem {
     pub problems: Vec<Problem>,
 }
 
+impl FileProblem {
+    pub fn of(f: &FileReport) -> Self {
+        FileProblem {
+            path: f.path.clone(),
+            kind: f.kind.as_str(),
+            skipped: f.skipped.clone(),
+            unreadable_records: f.errors,
+            problems: f.problems.clone(),
+        }
+    }
+
+    /// Why the file was skipped, else its first problem (and how many more), else its count of
+    /// unreadable records.
+    pub fn why(&self) -> String {
+        if let Some(s) = &self.skipped {
+            return s.clone();
+        }
+        let mut why = match self.problems.first() {
+            Some(p) => p.message.clone(),
+            None => format!("{} unreadable records", self.unreadable_records),
+        };
+        if self.problems.len() > 1 {
+            why.push_str(&format!(" (and {} more problems)", self.problems.len() - 1));
+        }
+        if self.unreadable_records > 0 && !self.problems.is_empty() {
+            why.push_str(&format!("; {} unreadable records", self.unreadable_records));
+        }
+        why
+    }
+}
+
 impl Analysis {
     pub fn new(bundle: String, runs: Vec<RunDiagnosis>, files: &[FileReport]) -> Self {
         let skipped = files.iter().filter(|f| f.skipped.is_some()).count();
@@ -61,15 +92,23 @@ impl Analysis {
             problems: files
                 .iter()
                 .filter(|f| f.is_partial())
-                .map(|f| FileProblem {
-                    path: f.path.clone(),
-                    kind: f.kind.as_str(),
-                    skipped: f.skipped.clone(),
-                    unreadable_records: f.errors,
-                    problems: f.problems.clone(),
-                })
+                .map(FileProblem::of)
                 .collect(),
         }
+    }
+
+    /// True when some input was skipped or only partly read.
+    pub fn input_incomplete(&self) -> bool {
+        self.input.files_partial + self.input.files_skipped > 0 || self.input.records_unreadable > 0
+    }
+
+    /// One line saying how much of the bundle was read, for next to the verdicts.
+    pub fn input_line(&self) -> String {
+        let i = &self.input;
+        format!(
+            "Input: {} files read ({} partly), {} skipped; {} records read, {} unreadable",
+            i.files_read, i.files_partial, i.files_skipped, i.records_read, i.records_unreadable
+        )
     }
 
     pub fn has_verdict_at_least(&self, v: Verdict) -> bool {
@@ -122,6 +161,13 @@ pub fn text(a: &Analysis, style: Style, out: &mut dyn Write) -> io::Result<()> {
         "{}",
         style.bold(&format!("padtriage analysis of {}", a.bundle))
     )?;
+    if a.input_incomplete() {
+        writeln!(
+            out,
+            "{}. Verdicts rest only on what could be read; the unreadable input is listed at the end.",
+            a.input_line()
+        )?;
+    }
     if a.runs.is_empty() {
         writeln!(out)?;
         writeln!(
@@ -211,27 +257,11 @@ pub fn text(a: &Analysis, style: Style, out: &mut dyn Write) -> io::Result<()> {
             cause_detail(c, style, out)?;
         }
     }
-    if a.input.files_partial + a.input.files_skipped > 0 {
+    if a.input_incomplete() {
         writeln!(out)?;
-        writeln!(
-            out,
-            "{}",
-            style.bold(&format!(
-                "Input: {} files read, {} partly, {} skipped; {} records read, {} unreadable",
-                a.input.files_read,
-                a.input.files_partial,
-                a.input.files_skipped,
-                a.input.records_read,
-                a.input.records_unreadable
-            ))
-        )?;
+        writeln!(out, "{}", style.bold(&a.input_line()))?;
         for p in &a.problems {
-            let why = p
-                .skipped
-                .clone()
-                .or_else(|| p.problems.first().map(|x| x.message.clone()))
-                .unwrap_or_default();
-            writeln!(out, "  {} ({}): {why}", p.path, p.kind)?;
+            writeln!(out, "  {} ({}): {}", p.path, p.kind, p.why())?;
         }
     }
     Ok(())
@@ -289,6 +319,14 @@ fn strength_mark(s: crate::diagnose::rules::Strength) -> &'static str {
 pub fn markdown(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## padtriage analysis: `{}`", a.bundle)?;
     writeln!(out)?;
+    if a.input_incomplete() {
+        writeln!(
+            out,
+            "> **{}.** Verdicts rest only on what could be read; see _Unreadable input_ below.",
+            a.input_line()
+        )?;
+        writeln!(out)?;
+    }
     if a.runs.is_empty() {
         writeln!(out, "No failed desktop-flow run found in the bundle.")?;
     }
@@ -394,14 +432,11 @@ pub fn markdown(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
     }
     if !a.problems.is_empty() {
-        writeln!(
-            out,
-            "_Input: {} files read, {} partly, {} skipped; {} unreadable records._",
-            a.input.files_read,
-            a.input.files_partial,
-            a.input.files_skipped,
-            a.input.records_unreadable
-        )?;
+        writeln!(out, "### Unreadable input")?;
+        writeln!(out)?;
+        for p in &a.problems {
+            writeln!(out, "- `{}` ({}): {}", p.path, p.kind, md_escape(&p.why()))?;
+        }
     }
     Ok(())
 }

@@ -20,11 +20,7 @@ pub fn problems_to_stderr(files: &[FileReport]) {
         partial.len()
     );
     for f in partial.iter().take(20) {
-        let why = f
-            .skipped
-            .clone()
-            .or_else(|| f.problems.first().map(|p| p.message.clone()))
-            .unwrap_or_else(|| format!("{} unreadable records", f.errors));
+        let why = analysis::FileProblem::of(f).why();
         eprintln!("  {}: {why}", f.path);
     }
     if partial.len() > 20 {
