@@ -237,16 +237,22 @@ fn read_chunks<R: Read>(
     };
     let batch_size = 2 * threads.max(1);
     let mut pending = Vec::new();
+    // Chunks the header says the file holds: a file cut at a chunk boundary has fewer.
+    let mut announced = None;
     match EvtxFileHeader::from_bytes(&header) {
-        Ok(h) if !h.validate_checksum() => problems.push(Problem::new(
-            "bad_header",
-            Some("file header".into()),
-            format!(
-                "file header checksum does not match (stored {:#010x}, computed {:#010x}); chunks read anyway",
-                h.checksum, h.computed_checksum
-            ),
-        )),
-        Ok(_) => {}
+        Ok(h) => {
+            announced = Some(u64::from(h.chunk_count));
+            if !h.validate_checksum() {
+                problems.push(Problem::new(
+                    "bad_header",
+                    Some("file header".into()),
+                    format!(
+                        "file header checksum does not match (stored {:#010x}, computed {:#010x}); chunks read anyway",
+                        h.checksum, h.computed_checksum
+                    ),
+                ));
+            }
+        }
         Err(e) => {
             // The chunks do not need the header; read on if the first one is there.
             let first = match next_chunk(r, 0, &mut Vec::new()) {
@@ -296,12 +302,15 @@ fn read_chunks<R: Read>(
     let mut spare: Vec<Vec<u8>> = Vec::new();
     let mut number = pending.len() as u64;
     let mut eof = pending.last().is_some_and(|c| c.len < CHUNK_SIZE);
+    // The last chunk was cut short (reported with that chunk).
+    let mut cut_in_chunk = eof;
     loop {
         let mut batch = std::mem::take(&mut pending);
         while !eof && batch.len() < batch_size {
             match next_chunk(r, number, &mut spare) {
                 Ok(Some(c)) => {
                     eof = c.len < CHUNK_SIZE;
+                    cut_in_chunk = eof;
                     batch.push(c);
                     number += 1;
                 }
@@ -340,6 +349,21 @@ fn read_chunks<R: Read>(
         if eof {
             break;
         }
+    }
+    if let Some(announced) = announced.filter(|a| number < *a && !cut_in_chunk) {
+        let what = if number == 0 {
+            "no chunk after the file header".to_string()
+        } else {
+            format!("the file ends after chunk {}", number - 1)
+        };
+        problems.push(Problem::new(
+            "truncated",
+            Some(format!("chunk {number}")),
+            format!(
+                "{what}, but the header announces {announced} chunks: the file was cut short \
+                 and the records of the missing chunks are lost"
+            ),
+        ));
     }
 }
 
