@@ -1,0 +1,453 @@
+//! Hostile and broken input: every file of the broken corpus (`testkit::broken`) read as one
+//! bundle, with the problem (kind and words) padtriage must report for each; then every corpus
+//! file, the whole corpus and the real Windows logs through the CLI binary, which must never
+//! panic and must exit 0, 1, 2 or 3; and every skipped or partly read file listed by
+//! `inventory`, `analyze` and `timeline` alike.
+
+use padtriage::bundle::{open_bundle, Limits};
+use padtriage::model::{EventFilter, FileKind, FileReport};
+use padtriage::testkit::broken;
+use padtriage::timeline::{self, Pass, ReadOptions, Timeline};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The corpus read once per test binary (it holds multi-MB files).
+fn corpus() -> &'static Timeline {
+    static TL: OnceLock<Timeline> = OnceLock::new();
+    TL.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        broken::write_corpus(dir.path()).unwrap();
+        let b = open_bundle(&[dir.path().to_path_buf()], &Limits::default()).unwrap();
+        let opts = ReadOptions {
+            threads: 2,
+            progress: false,
+        };
+        timeline::read(&b, &EventFilter::all(), Pass::All, opts)
+    })
+}
+
+fn file(path: &str) -> &'static FileReport {
+    let tl = corpus();
+    tl.files.iter().find(|f| f.path == path).unwrap_or_else(|| {
+        let all: Vec<&str> = tl.files.iter().map(|f| f.path.as_str()).collect();
+        panic!("{path} not reported; reports: {all:#?}")
+    })
+}
+
+/// The file has a problem of `kind` whose message contains `fragment`.
+#[track_caller]
+fn problem(path: &str, kind: &str, fragment: &str) -> &'static FileReport {
+    let r = file(path);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.kind == kind && p.message.contains(fragment)),
+        "{path}: no {kind} problem with {fragment:?}: {:#?}",
+        r.problems
+    );
+    r
+}
+
+#[track_caller]
+fn skipped(path: &str, fragment: &str) -> &'static FileReport {
+    let r = file(path);
+    let why = r.skipped.as_deref().unwrap_or_default();
+    assert!(why.contains(fragment), "{path}: skipped {why:?}");
+    r
+}
+
+#[test]
+fn every_corpus_file_is_reported_as_skipped_or_partly_read() {
+    let tl = corpus();
+    for f in broken::corpus() {
+        let partial: Vec<&FileReport> = tl
+            .files
+            .iter()
+            .filter(|r| r.path == f.name || r.path.starts_with(&format!("{}!/", f.name)))
+            .filter(|r| r.is_partial())
+            .collect();
+        assert!(
+            !partial.is_empty(),
+            "{} ({}) read as if nothing were wrong",
+            f.name,
+            f.damage
+        );
+    }
+}
+
+#[test]
+fn damaged_event_logs_are_read_around_and_reported() {
+    let r = problem(
+        "evtx/cut_mid_chunk.evtx",
+        "truncated",
+        "the file ends 32768 bytes into chunk 1",
+    );
+    assert!(r.records > 0 && r.kept > 0, "{r:?}");
+
+    let r = problem(
+        "evtx/header_only.evtx",
+        "truncated",
+        "no chunk after the file header",
+    );
+    assert_eq!(r.records, 0);
+
+    let r = problem("evtx/bad_chunk_magic.evtx", "bad_chunk", "chunk 1");
+    assert_eq!(r.errors, 1);
+    // The chunks around the bad one are read.
+    let good = file("evtx/bad_header_checksum.evtx");
+    assert!(r.records > 0 && r.records < good.records, "{r:?}");
+
+    let r = problem(
+        "evtx/bad_header_checksum.evtx",
+        "bad_header",
+        "file header checksum does not match",
+    );
+    assert_eq!(r.errors, 0);
+    assert!(r.kept > 0);
+
+    let r = file("evtx/garbage_record.evtx");
+    assert!(r.errors >= 1, "{r:?}");
+    assert!(r.problems.iter().any(|p| p.kind == "bad_record"), "{r:?}");
+    assert!(r.records + 1 >= good.records - r.errors, "{r:?}");
+
+    problem(
+        "evtx/garbage_after_magic.evtx",
+        "bad_header",
+        "file header checksum does not match",
+    );
+    problem(
+        "evtx/garbage_after_magic.evtx",
+        "truncated",
+        "the file ends 8200 bytes into chunk 0, before its records",
+    );
+    skipped("evtx/empty.evtx", "empty file (0 bytes)");
+}
+
+#[test]
+fn empty_files_are_skipped_with_a_reason() {
+    for name in ["empty/empty.log", "empty/empty.txt", "empty/empty.json"] {
+        let r = skipped(name, "empty file (0 bytes)");
+        assert_eq!(r.kind, FileKind::Skipped);
+    }
+}
+
+#[test]
+fn hostile_zips_are_contained() {
+    skipped(
+        "zip/bomb.zip!/big.log",
+        "zip bomb guard: entry would expand 1028x (from 4.0 KiB to 4.0 MiB), over the 200x limit",
+    );
+    assert!(file("zip/bomb.zip!/ok.log").kept > 0, "the bomb's neighbour is read");
+
+    for (path, raw) in [
+        ("zip/traversal.zip!/evil.log", "../../evil.log"),
+        ("zip/traversal.zip!/etc/dsreg.txt", "/etc/dsreg.txt"),
+        (
+            "zip/traversal.zip!/Windows/Temp/agent.log",
+            "C:\\\\Windows\\\\Temp\\\\agent.log",
+        ),
+    ] {
+        let r = problem(path, "unsafe_name", "points outside the archive");
+        assert!(
+            r.problems[0].message.contains(raw),
+            "{:?}",
+            r.problems[0].message
+        );
+        assert!(r.records > 0, "{path} is still read, under its safe name");
+    }
+
+    let r = skipped(
+        "zip/nested5.zip!/n2.zip!/n3.zip!/n4.zip!/n5.zip",
+        "zip nested more than 4 levels deep; not opened (limit: max_zip_depth)",
+    );
+    assert_eq!(r.kind, FileKind::Zip);
+
+    skipped(
+        "zip/corrupt_central_directory.zip",
+        "corrupt or unreadable zip",
+    );
+    skipped("zip/truncated.zip", "corrupt or unreadable zip");
+    skipped(
+        "zip/lying_size.zip!/PAD/agent.log",
+        "zip bomb guard: entry expands past the 100 bytes its header declares",
+    );
+}
+
+#[test]
+fn cut_and_misencoded_dsregcmd_dumps() {
+    let r = problem(
+        "dsregcmd/cut_mid_line.txt",
+        "truncated",
+        "ends in the middle of a line",
+    );
+    assert_eq!(r.problems[0].at.as_deref(), Some("line 14"));
+
+    let r = problem(
+        "dsregcmd/utf16_odd_bytes.txt",
+        "truncated",
+        "ends in the middle of a line",
+    );
+    assert!(r.records >= 5, "{r:?}");
+    let snap = corpus()
+        .snapshots
+        .iter()
+        .find(|s| &*s.source.file == "dsregcmd/utf16_odd_bytes.txt")
+        .unwrap();
+    assert_eq!(snap.encoding, "utf-16le-bom");
+    assert_eq!(snap.azure_ad_prt, Some(true));
+}
+
+#[test]
+fn lines_of_many_megabytes_are_skipped_not_kept() {
+    let r = problem(
+        "dsregcmd/long_line.txt",
+        "limit",
+        "line of 3145754 bytes is longer than the 64 KiB a dsregcmd line can be; skipped",
+    );
+    assert_eq!(r.errors, 1);
+    // The line after it is read.
+    let snap = corpus()
+        .snapshots
+        .iter()
+        .find(|s| &*s.source.file == "dsregcmd/long_line.txt")
+        .unwrap();
+    assert_eq!(snap.ngc_set, Some(false));
+    assert!(snap.fields.iter().all(|f| f.value.len() < 64 * 1024));
+
+    let r = problem(
+        "padlog/line_20mb.log",
+        "limit",
+        "line of 20971627 bytes is longer than the 1048576-byte cap; skipped",
+    );
+    assert_eq!((r.records, r.errors), (3, 1), "{r:?}");
+
+    let r = problem(
+        "runs/long_line.csv",
+        "limit",
+        "field \"errormessage\" is 20971520 bytes long; only its first 64 KiB were read",
+    );
+    assert_eq!(r.kept, 1);
+    let longest = corpus()
+        .events
+        .iter()
+        .filter(|e| &*e.source.file == "runs/long_line.csv")
+        .map(|e| serde_json::to_string(&e.data).unwrap().len())
+        .max()
+        .unwrap();
+    assert!(longest < 70 * 1024, "{longest} bytes");
+}
+
+#[test]
+fn json_nested_far_past_the_recursion_limit_is_a_problem() {
+    let r = problem(
+        "padlog/deep_json.log",
+        "limit",
+        "JSON nested more than 128 levels deep: only the entry's top-level fields were read",
+    );
+    assert_eq!((r.records, r.errors, r.kept), (3, 0, 2), "{r:?}");
+
+    let r = problem(
+        "runs/deep_portal_error.json",
+        "limit",
+        "JSON nested more than 128 levels deep",
+    );
+    assert_eq!((r.records, r.errors), (0, 1));
+
+    let r = problem(
+        "runs/deep_flowsessions.json",
+        "limit",
+        "row cannot be read (JSON nested more than 128 levels deep)",
+    );
+    assert_eq!((r.kept, r.errors), (1, 1), "the row before it is kept");
+}
+
+#[test]
+fn ragged_csv_rows_are_named() {
+    problem(
+        "runs/ragged.csv",
+        "ragged",
+        "row has 2 fields where the header has 5; the missing ones were read as empty",
+    );
+    let r = problem(
+        "runs/ragged.csv",
+        "ragged",
+        "row has 8 fields where the header has 5; the extra ones were ignored",
+    );
+    assert_eq!(r.kept, 1);
+}
+
+#[test]
+fn binary_garbage_under_evidence_names_is_skipped() {
+    skipped(
+        "garbage/garbage.evtx",
+        "named .evtx but has no EVTX signature",
+    );
+    for name in ["garbage/garbage.log", "garbage/garbage.txt", "garbage/garbage.json"] {
+        skipped(name, "not a recognised evidence kind: looks like binary data");
+    }
+}
+
+// ---- The CLI on every corpus file ------------------------------------------------------------
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_padtriage"))
+        .args(args)
+        .args(["--threads", "2", "--no-progress"])
+        .env("NO_COLOR", "1")
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap()
+}
+
+/// Runs inventory, timeline and analyze on `path`; fails on a panic or an exit code outside
+/// the contract. Returns the three outputs.
+#[track_caller]
+fn sweep(path: &Path) -> [Output; 3] {
+    let p = path.to_str().unwrap();
+    let outs = [
+        run(&["inventory", p, "--format", "json"]),
+        run(&["timeline", p, "--format", "jsonl"]),
+        run(&["analyze", p, "--format", "json"]),
+    ];
+    for (cmd, o) in ["inventory", "timeline", "analyze"].iter().zip(&outs) {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("stack backtrace"),
+            "{cmd} {p} panicked:\n{err}"
+        );
+        assert!(
+            matches!(o.status.code(), Some(0..=3)),
+            "{cmd} {p} exited {:?}:\n{err}",
+            o.status
+        );
+    }
+    outs
+}
+
+#[test]
+fn every_corpus_file_through_the_cli_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = broken::write_corpus(dir.path()).unwrap();
+    for p in &paths {
+        let [inv, _, _] = sweep(p);
+        // A broken file alone is never a clean read.
+        assert_eq!(inv.status.code(), Some(3), "{}", p.display());
+    }
+    #[cfg(unix)]
+    {
+        // Symbolic link loops in the bundle, too.
+        std::os::unix::fs::symlink(".", dir.path().join("loop")).unwrap();
+        std::os::unix::fs::symlink("self", dir.path().join("self")).unwrap();
+    }
+    let [inv, tl, an] = sweep(dir.path());
+    assert_eq!(
+        [inv.status.code(), tl.status.code(), an.status.code()],
+        [Some(3); 3]
+    );
+}
+
+/// `<repo>/../shared/real-evtx`, or one level further up (a worktree). Required under CI.
+fn real_dir() -> Option<PathBuf> {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let found = [
+        repo.join("../shared/real-evtx"),
+        repo.join("../../shared/real-evtx"),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "shared/real-evtx not found next to the repository under CI"
+        );
+        eprintln!("skipped: shared/real-evtx not found");
+    }
+    found
+}
+
+#[test]
+fn real_windows_logs_through_the_cli_never_panic() {
+    let Some(dir) = real_dir() else { return };
+    let [inv, _, _] = sweep(&dir);
+    let doc: Value = serde_json::from_slice(&inv.stdout).unwrap();
+    let files = doc["files"].as_array().unwrap();
+    let damaged = files
+        .iter()
+        .find(|f| f["path"] == "sample_with_a_bad_chunk_magic.evtx")
+        .unwrap();
+    assert_eq!(damaged["errors"], 3);
+    assert_eq!(inv.status.code(), Some(3), "damaged samples make it partial");
+}
+
+// ---- Nothing lost: every partial file in every output ----------------------------------------
+
+#[test]
+fn every_skipped_or_partial_file_appears_in_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    broken::write_corpus(dir.path()).unwrap();
+    let root = dir.path().to_str().unwrap();
+    let partial: Vec<&FileReport> = corpus().files.iter().filter(|f| f.is_partial()).collect();
+    assert!(partial.len() >= 25, "{}", partial.len());
+
+    let inv_text = String::from_utf8(run(&["inventory", root]).stdout).unwrap();
+    let inv_json: Value =
+        serde_json::from_slice(&run(&["inventory", root, "--format", "json"]).stdout).unwrap();
+    let an_text = String::from_utf8(run(&["analyze", root]).stdout).unwrap();
+    let an_json: Value =
+        serde_json::from_slice(&run(&["analyze", root, "--format", "json"]).stdout).unwrap();
+    let an_md = String::from_utf8(run(&["analyze", root, "--format", "markdown"]).stdout).unwrap();
+    let tl = run(&["timeline", root]);
+    let tl_err = String::from_utf8_lossy(&tl.stderr);
+
+    for f in &partial {
+        let why = f
+            .skipped
+            .clone()
+            .or_else(|| f.problems.first().map(|p| p.message.clone()))
+            .unwrap_or_default();
+        assert!(inv_text.contains(&f.path), "inventory text lacks {}", f.path);
+        assert!(inv_text.contains(&why), "inventory text lacks why {}: {why}", f.path);
+        let entry = inv_json["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["path"] == f.path.as_str())
+            .unwrap_or_else(|| panic!("inventory JSON lacks {}", f.path));
+        assert_eq!(entry["errors"], f.errors);
+        assert_eq!(entry["records"], f.records);
+        assert_eq!(entry["problems"].as_array().unwrap().len(), f.problems.len());
+        assert_eq!(entry["skipped"].as_str(), f.skipped.as_deref());
+
+        let listed = an_json["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["path"] == f.path.as_str())
+            .unwrap_or_else(|| panic!("analyze JSON lacks {}", f.path));
+        assert_eq!(listed["unreadable_records"], f.errors);
+        assert_eq!(listed["skipped"].as_str(), f.skipped.as_deref());
+        assert!(
+            an_text.contains(&format!("  {} (", f.path)),
+            "analyze text lacks {}",
+            f.path
+        );
+        assert!(an_md.contains(&format!("`{}`", f.path)), "markdown lacks {}", f.path);
+    }
+    let input = &an_json["input"];
+    let unreadable: u64 = corpus().files.iter().map(|f| f.errors).sum();
+    assert_eq!(input["records_unreadable"], unreadable);
+    assert_eq!(
+        input["files_partial"].as_u64().unwrap() + input["files_skipped"].as_u64().unwrap(),
+        partial.len() as u64
+    );
+    assert!(
+        tl_err.contains(&format!(
+            "padtriage: {} file(s) skipped or partly read",
+            partial.len()
+        )),
+        "{tl_err}"
+    );
+    assert!(tl_err.contains(&format!("... and {} more", partial.len() - 20)));
+}
