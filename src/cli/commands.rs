@@ -207,7 +207,7 @@ fn rules(action: RulesAction) -> Result<u8> {
                 Ok(exit::OK)
             }
             Err(e) => {
-                eprintln!("padtriage: {e}");
+                let _ = writeln!(std::io::stderr(), "padtriage: {e}");
                 Ok(exit::USAGE)
             }
         },

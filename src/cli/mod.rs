@@ -5,7 +5,7 @@ pub mod args;
 mod commands;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -150,7 +150,8 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::from(exit::OK);
             }
-            eprintln!("padtriage: error: {e:#}");
+            // Never a panic, even with stderr closed.
+            let _ = writeln!(std::io::stderr(), "padtriage: error: {e:#}");
             ExitCode::from(exit::USAGE)
         }
     }

@@ -9,23 +9,30 @@ use crate::diagnose::rules::RuleSet;
 use crate::model::FileReport;
 use std::io::{self, Write};
 
-/// After a timeline, tell the person on stderr which files were not fully read.
+/// After a timeline, tell the person on stderr which files were not fully read. A closed
+/// stderr (`2>&1 | head`) is ignored: the notice is not worth a failure.
 pub fn problems_to_stderr(files: &[FileReport]) {
+    let _ = write_problems(files, &mut io::stderr().lock());
+}
+
+fn write_problems(files: &[FileReport], err: &mut dyn Write) -> io::Result<()> {
     let partial: Vec<&FileReport> = files.iter().filter(|f| f.is_partial()).collect();
     if partial.is_empty() {
-        return;
+        return Ok(());
     }
-    eprintln!(
+    writeln!(
+        err,
         "padtriage: {} file(s) skipped or partly read (run `padtriage inventory` for details):",
         partial.len()
-    );
+    )?;
     for f in partial.iter().take(20) {
         let why = analysis::FileProblem::of(f).why();
-        eprintln!("  {}: {why}", f.path);
+        writeln!(err, "  {}: {why}", f.path)?;
     }
     if partial.len() > 20 {
-        eprintln!("  ... and {} more", partial.len() - 20);
+        writeln!(err, "  ... and {} more", partial.len() - 20)?;
     }
+    Ok(())
 }
 
 pub fn rules_list(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {

@@ -14,6 +14,15 @@ fn loc(ev: &Event) -> String {
     }
 }
 
+/// A CSV writer's error as the I/O error underneath, so a closed pipe stays a closed pipe
+/// (and ends the run quietly) instead of becoming a generic error.
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        kind => io::Error::other(format!("CSV output failed: {kind:?}")),
+    }
+}
+
 pub fn render(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
     match format {
         TimelineFormat::Text => {
@@ -62,7 +71,7 @@ pub fn render(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io:
         TimelineFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);
             w.write_record(["time", "kind", "file", "location", "summary"])
-                .map_err(io::Error::other)?;
+                .map_err(csv_io)?;
             for ev in &tl.events {
                 w.write_record([
                     ev.time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
@@ -71,7 +80,7 @@ pub fn render(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io:
                     loc(ev),
                     summary(ev),
                 ])
-                .map_err(io::Error::other)?;
+                .map_err(csv_io)?;
             }
             w.flush()?;
         }
