@@ -148,7 +148,12 @@ fn big_bundle(dir: &Path, n: usize) -> PathBuf {
     let mut log = String::new();
     for i in 0..n {
         log.push_str(&broken::pad_line(
-            &format!("2025-06-02T{:02}:{:02}:{:02}.000Z", 10 + i / 3600, i / 60 % 60, i % 60),
+            &format!(
+                "2025-06-02T{:02}:{:02}:{:02}.000Z",
+                10 + i / 3600,
+                i / 60 % 60,
+                i % 60
+            ),
             "Error",
             &format!("Run failed: WindowsIdentityIncorrect (attempt {i})"),
         ));
@@ -199,14 +204,7 @@ fn user_facing_errors_carry_no_backtrace() {
         vec!["analyze", "/nonexistent/bundle"],
         vec!["inventory", "/nonexistent/a", "/nonexistent/b"],
         vec!["timeline", s, "--from", "yesterday"],
-        vec![
-            "timeline",
-            s,
-            "--from",
-            "2025-06-03",
-            "--to",
-            "2025-06-02",
-        ],
+        vec!["timeline", s, "--from", "2025-06-03", "--to", "2025-06-02"],
         vec!["analyze", s, "--window", "5x"],
         vec!["analyze", s, "--at", "noon"],
         vec!["analyze", s, "--rules", bad_rules.to_str().unwrap()],

@@ -139,7 +139,10 @@ fn hostile_zips_are_contained() {
         "zip/bomb.zip!/big.log",
         "zip bomb guard: entry would expand 1028x (from 4.0 KiB to 4.0 MiB), over the 200x limit",
     );
-    assert!(file("zip/bomb.zip!/ok.log").kept > 0, "the bomb's neighbour is read");
+    assert!(
+        file("zip/bomb.zip!/ok.log").kept > 0,
+        "the bomb's neighbour is read"
+    );
 
     for (path, raw) in [
         ("zip/traversal.zip!/evil.log", "../../evil.log"),
@@ -284,8 +287,15 @@ fn binary_garbage_under_evidence_names_is_skipped() {
         "garbage/garbage.evtx",
         "named .evtx but has no EVTX signature",
     );
-    for name in ["garbage/garbage.log", "garbage/garbage.txt", "garbage/garbage.json"] {
-        skipped(name, "not a recognised evidence kind: looks like binary data");
+    for name in [
+        "garbage/garbage.log",
+        "garbage/garbage.txt",
+        "garbage/garbage.json",
+    ] {
+        skipped(
+            name,
+            "not a recognised evidence kind: looks like binary data",
+        );
     }
 }
 
@@ -378,7 +388,11 @@ fn real_windows_logs_through_the_cli_never_panic() {
         .find(|f| f["path"] == "sample_with_a_bad_chunk_magic.evtx")
         .unwrap();
     assert_eq!(damaged["errors"], 3);
-    assert_eq!(inv.status.code(), Some(3), "damaged samples make it partial");
+    assert_eq!(
+        inv.status.code(),
+        Some(3),
+        "damaged samples make it partial"
+    );
 }
 
 // ---- Nothing lost: every partial file in every output ----------------------------------------
@@ -407,8 +421,16 @@ fn every_skipped_or_partial_file_appears_in_every_output() {
             .clone()
             .or_else(|| f.problems.first().map(|p| p.message.clone()))
             .unwrap_or_default();
-        assert!(inv_text.contains(&f.path), "inventory text lacks {}", f.path);
-        assert!(inv_text.contains(&why), "inventory text lacks why {}: {why}", f.path);
+        assert!(
+            inv_text.contains(&f.path),
+            "inventory text lacks {}",
+            f.path
+        );
+        assert!(
+            inv_text.contains(&why),
+            "inventory text lacks why {}: {why}",
+            f.path
+        );
         let entry = inv_json["files"]
             .as_array()
             .unwrap()
@@ -417,7 +439,10 @@ fn every_skipped_or_partial_file_appears_in_every_output() {
             .unwrap_or_else(|| panic!("inventory JSON lacks {}", f.path));
         assert_eq!(entry["errors"], f.errors);
         assert_eq!(entry["records"], f.records);
-        assert_eq!(entry["problems"].as_array().unwrap().len(), f.problems.len());
+        assert_eq!(
+            entry["problems"].as_array().unwrap().len(),
+            f.problems.len()
+        );
         assert_eq!(entry["skipped"].as_str(), f.skipped.as_deref());
 
         let listed = an_json["problems"]
@@ -433,7 +458,11 @@ fn every_skipped_or_partial_file_appears_in_every_output() {
             "analyze text lacks {}",
             f.path
         );
-        assert!(an_md.contains(&format!("`{}`", f.path)), "markdown lacks {}", f.path);
+        assert!(
+            an_md.contains(&format!("`{}`", f.path)),
+            "markdown lacks {}",
+            f.path
+        );
     }
     let input = &an_json["input"];
     let unreadable: u64 = corpus().files.iter().map(|f| f.errors).sum();

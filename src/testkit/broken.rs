@@ -50,7 +50,7 @@ pub fn sample_evtx(chunks: usize) -> Vec<u8> {
     let mut n = 0u32;
     for ev in events::noise(7, start, "PC1.contoso.com") {
         n += 1;
-        if n % 40 == 0 {
+        if n.is_multiple_of(40) {
             let who = Principal::new("alex", "CONTOSO", "S-1-0-0");
             let mut l = Logon::new(ev.time, "PC1.contoso.com", who, 2);
             l.status = 0xC000_006D;
@@ -297,7 +297,7 @@ fn text_files() -> Vec<BrokenFile> {
     out.push(file(
         "dsregcmd/cut_mid_line.txt",
         "the dump stops in the middle of the AzureAdPrt line",
-        dump[..cut_at].as_bytes().to_vec(),
+        dump.as_bytes()[..cut_at].to_vec(),
     ));
 
     let mut utf16 = vec![0xFF, 0xFE];
