@@ -326,7 +326,12 @@ fn a_file_cut_inside_a_chunk_keeps_the_whole_records() {
     let whole = read("s", &bytes);
     let at_boundary = read("s", &bytes[..HEADER + 3 * CHUNK]);
     // A cut at a chunk boundary leaves whole chunks, but fewer than the header announces.
-    let kinds: Vec<_> = at_boundary.report.problems.iter().map(|p| &p.kind).collect();
+    let kinds: Vec<_> = at_boundary
+        .report
+        .problems
+        .iter()
+        .map(|p| &p.kind)
+        .collect();
     assert_eq!(kinds, ["truncated"]);
     assert_eq!(
         at_boundary.report.problems[0].message,

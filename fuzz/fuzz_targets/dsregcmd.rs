@@ -20,6 +20,9 @@ fuzz_target!(|data: &[u8]| {
     let parsed = dsregcmd::read_dsregcmd(data, &ctx);
     // A file that yields no snapshot must say why.
     if parsed.snapshot.is_none() {
-        assert!(!parsed.report.problems.is_empty(), "no snapshot and no problem");
+        assert!(
+            !parsed.report.problems.is_empty(),
+            "no snapshot and no problem"
+        );
     }
 });
