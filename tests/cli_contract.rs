@@ -381,3 +381,104 @@ fn a_verdict_never_rests_on_a_record_that_failed_to_parse() {
     assert!(input < md.find("### Run 1").unwrap(), "{md}");
     assert!(md.contains("### Unreadable input\n\n- `UIFlowService.log` (pad_log): "));
 }
+
+// ---- Permission denied -----------------------------------------------------------------------
+
+/// Runs padtriage as an unprivileged user when this test runs as root (whom `chmod 000` does
+/// not stop), through `setpriv`; `None` when that is not possible.
+#[cfg(unix)]
+fn unprivileged(probe: &Path) -> Option<impl Fn(&[&str]) -> Output> {
+    let privileged = fs::File::open(probe).is_ok();
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if privileged && !setpriv.exists() {
+        return None;
+    }
+    Some(move |args: &[&str]| {
+        let mut c = if privileged {
+            let mut c = Command::new(setpriv);
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_padtriage"));
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_padtriage"))
+        };
+        c.args(args).env("RUST_BACKTRACE", "1").output().unwrap()
+    })
+}
+
+#[cfg(unix)]
+#[test]
+fn permission_denied_files_and_folders_are_reported_not_fatal() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    mode(dir.path(), 0o755);
+    let b = dir.path().join("bundle");
+    fs::create_dir_all(b.join("locked_dir")).unwrap();
+    fs::write(b.join("ok.log"), format!("{PAD_ERROR}\n")).unwrap();
+    fs::write(b.join("locked.log"), format!("{PAD_ERROR}\n")).unwrap();
+    fs::write(b.join("locked_dir/inner.log"), format!("{PAD_ERROR}\n")).unwrap();
+    mode(&b.join("locked.log"), 0o000);
+    mode(&b.join("locked_dir"), 0o000);
+    let Some(padtriage) = unprivileged(&b.join("locked.log")) else {
+        eprintln!("skipped: running as root without setpriv, chmod 000 does not stop reading");
+        return;
+    };
+    let s = b.to_str().unwrap();
+
+    let inv = padtriage(&["inventory", s, "--format", "json"]);
+    assert_eq!(inv.status.code(), Some(3));
+    let doc: Value = serde_json::from_slice(&inv.stdout).unwrap();
+    let why = |path: &str| -> String {
+        doc["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap_or_else(|| panic!("{path} missing: {doc:#}"))["skipped"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        why("locked.log").starts_with("permission denied: cannot read "),
+        "{}",
+        why("locked.log")
+    );
+    assert!(why("locked_dir/").starts_with("permission denied: cannot list the folder"));
+    let ok = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "ok.log");
+    assert_eq!(ok.unwrap()["records"], 1, "the readable file is read");
+
+    let an = padtriage(&["analyze", s, "--format", "json"]);
+    assert_eq!(an.status.code(), Some(3));
+    let doc: Value = serde_json::from_slice(&an.stdout).unwrap();
+    let listed: Vec<&str> = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["locked.log", "locked_dir/"]);
+    let tl = padtriage(&["timeline", s]);
+    assert_eq!(tl.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&tl.stderr);
+    assert!(err.contains("locked.log: permission denied"), "{err}");
+
+    // A bundle that cannot be read at all is an error for people (exit 2), not a crash.
+    mode(&b, 0o000);
+    let out = padtriage(&["inventory", s]);
+    mode(&b, 0o755);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot be read") && err.contains("check that your account may read it"));
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    mode(&b.join("locked.log"), 0o644);
+    mode(&b.join("locked_dir"), 0o755);
+}
