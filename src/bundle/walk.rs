@@ -441,7 +441,7 @@ impl Walker<'_> {
             if self.stopped {
                 return;
             }
-            self.zip_entry(&mut src, &container, display, depth, entry);
+            self.zip_entry(&mut src, &container, display, depth, size, entry);
         }
     }
 
@@ -451,6 +451,7 @@ impl Walker<'_> {
         container: &Arc<Container>,
         zip_display: &str,
         depth: u32,
+        zip_len: u64,
         e: archive::Entry,
     ) {
         if e.is_dir {
@@ -505,6 +506,18 @@ impl Walker<'_> {
                 return;
             }
         };
+        // Headers that claim more data than the archive holds would have memory reserved for
+        // them (a nested zip is loaded whole) before the read fails: refuse them up front.
+        if data_start.saturating_add(e.compressed) > zip_len {
+            let why = format!(
+                "damaged zip entry: its headers declare {} of data at offset {data_start}, past \
+                 the end of the archive ({}); not read",
+                fmt_bytes(e.compressed),
+                fmt_bytes(zip_len)
+            );
+            self.skip(path, FileKind::Skipped, size, why, problems);
+            return;
+        }
         let member = Member {
             container: Arc::clone(container),
             data_start,

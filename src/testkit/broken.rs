@@ -106,6 +106,19 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     w.finish().map(Cursor::into_inner).unwrap_or_default()
 }
 
+/// A zip of `entries`, stored (not compressed).
+pub fn stored_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, data) in entries {
+        if w.start_file(*name, opts).is_ok() {
+            let _ = w.write_all(data);
+        }
+    }
+    w.finish().map(Cursor::into_inner).unwrap_or_default()
+}
+
 /// A PAD JSON-lines log entry.
 pub fn pad_line(time: &str, level: &str, message: &str) -> String {
     format!(
@@ -274,6 +287,30 @@ fn zip_files() -> Vec<BrokenFile> {
         "zip/lying_size.zip",
         "an entry that inflates past the size its headers declare",
         liar,
+    ));
+
+    // A stored nested zip whose headers claim 1.5 GiB: loading it would reserve that much.
+    let noise = garbage(12, 16 << 10);
+    let inner = stored_zip(&[("a.log", pad.as_bytes()), ("noise.bin", &noise)]);
+    let mut huge = stored_zip(&[("inner.zip", &inner), ("ok.log", pad.as_bytes())]);
+    let claim = (3u32 << 29).to_le_bytes();
+    huge[18..22].copy_from_slice(&claim);
+    huge[22..26].copy_from_slice(&claim);
+    // The outer central directory (the inner zip's own is stored earlier in the file).
+    if let Some(eocd) = huge.windows(4).rposition(|w| w == b"PK\x05\x06") {
+        let cd = u32::from_le_bytes([
+            huge[eocd + 16],
+            huge[eocd + 17],
+            huge[eocd + 18],
+            huge[eocd + 19],
+        ]) as usize;
+        huge[cd + 20..cd + 24].copy_from_slice(&claim);
+        huge[cd + 24..cd + 28].copy_from_slice(&claim);
+    }
+    out.push(file(
+        "zip/oversized_entry.zip",
+        "a stored nested zip whose headers claim 1.5 GiB the archive does not hold",
+        huge,
     ));
 
     let mut cut = zip_of(&[("a.log", pad.as_bytes())]);
