@@ -274,6 +274,55 @@ fn json_nested_far_past_the_recursion_limit_is_a_problem() {
 }
 
 #[test]
+fn event_xml_damage_and_deep_nesting() {
+    let r = problem(
+        "xml/deep_nesting.xml",
+        "bad_record",
+        "malformed event: elements nested more than 256 deep",
+    );
+    assert_eq!(
+        (r.records, r.errors),
+        (2, 1),
+        "the events around it are read"
+    );
+    let r = problem(
+        "xml/malformed_event.xml",
+        "bad_record",
+        "expected `</System>`, but `</Sys>` was found",
+    );
+    assert_eq!((r.records, r.errors), (2, 1));
+    let r = problem(
+        "xml/cut_event.xml",
+        "truncated",
+        "the file ends inside this event (no </Event>)",
+    );
+    assert_eq!((r.records, r.errors), (1, 1));
+}
+
+/// Reading an event 100,000 elements deep took minutes (a copy of the element path per
+/// element); it must take well under a second, so this bound only catches a quadratic cost.
+#[test]
+fn deeply_nested_xml_is_read_in_linear_time() {
+    let f = broken::corpus()
+        .into_iter()
+        .find(|f| f.name == "xml/deep_nesting.xml")
+        .unwrap();
+    let filter = EventFilter::all();
+    let ctx = padtriage::sources::ReadCtx {
+        file: "deep.xml".into(),
+        size: f.bytes.len() as u64,
+        mtime: None,
+        filter: &filter,
+        threads: 1,
+    };
+    let start = std::time::Instant::now();
+    let p = padtriage::sources::event_xml::read_event_xml(f.bytes.as_slice(), &ctx);
+    assert_eq!(p.report.records, 2);
+    let took = start.elapsed();
+    assert!(took.as_secs() < 20, "{took:?}");
+}
+
+#[test]
 fn ragged_csv_rows_are_named() {
     problem(
         "runs/ragged.csv",

@@ -18,6 +18,9 @@ use std::sync::Arc;
 
 /// Largest single event accepted; past it the event is skipped as damaged.
 const MAX_EVENT_BYTES: usize = 8 << 20;
+/// Deepest element nesting accepted in an event (Windows writes fewer than 10 levels); a deeper
+/// event is hostile or garbage and is rejected rather than walked.
+const MAX_DEPTH: usize = 256;
 /// Problems listed per file before the rest are only counted.
 const MAX_PROBLEMS: usize = 50;
 
@@ -366,6 +369,9 @@ fn parse_event(text: &str) -> Result<RawEvent<'static>, String> {
             XmlEvent::Start(e) | XmlEvent::Empty(e) if closed_root => {
                 return Err(format!("content after </Event>: <{}>", local_name(&e)));
             }
+            XmlEvent::Start(_) if path.len() >= MAX_DEPTH => {
+                return Err(format!("elements nested more than {MAX_DEPTH} deep"));
+            }
             XmlEvent::Start(e) => {
                 open_elem(&path, &e, &mut f, &mut data_name)?;
                 if let Some(h) = has_child.last_mut() {
@@ -442,6 +448,13 @@ fn parse_event(text: &str) -> Result<RawEvent<'static>, String> {
     })
 }
 
+/// The first three names of an element's ancestry: all the matches below look at, and
+/// enough to tell two ancestors from more. Copying the whole path for every element made a
+/// deeply nested event cost time quadratic in its depth (100,000 levels: minutes).
+fn near_root(parents: &[String]) -> Vec<&str> {
+    parents.iter().take(3).map(String::as_str).collect()
+}
+
 /// An element opens under `parents`: take the attributes padtriage reads.
 fn open_elem(
     parents: &[String],
@@ -451,7 +464,7 @@ fn open_elem(
 ) -> Result<(), String> {
     let name = e.local_name();
     let name = name.as_ref();
-    let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+    let parents = near_root(parents);
     match (parents.as_slice(), name) {
         ([], "Event") => {}
         ([], other) => return Err(format!("root element is <{other}>, not <Event>")),
@@ -477,7 +490,7 @@ fn close_elem(
     f: &mut Fields,
     data_name: &mut Option<String>,
 ) -> Result<(), String> {
-    let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+    let parents = near_root(parents);
     let number = |what: &str| -> Result<u64, String> {
         text.trim()
             .parse::<u64>()

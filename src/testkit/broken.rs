@@ -1,6 +1,6 @@
 //! A corpus of broken and hostile inputs, made by code: damaged event logs, zips built to hurt
 //! (bombs, traversal names, deep nesting, a broken directory), cut-off and mis-encoded text, huge
-//! lines, JSON nested far past any parser's recursion limit, and binary garbage under evidence
+//! lines, JSON and XML nested far past any parser's limit, and binary garbage under evidence
 //! names. `tests/hostile.rs` asserts what padtriage reports for each one, and the fuzz seeds
 //! (`examples/fuzz_seeds.rs`) start from them.
 //!
@@ -32,8 +32,8 @@ fn file(name: &str, damage: &'static str, bytes: Vec<u8>) -> BrokenFile {
 
 /// Size of the over-long lines (PAD log, flow-session CSV).
 pub const HUGE_LINE: usize = 20 << 20;
-/// Nesting depth of the deep JSON files.
-pub const DEEP_JSON: usize = 100_000;
+/// Nesting depth of the deep JSON and XML files.
+pub const DEEP: usize = 100_000;
 
 /// The time the corpus's events happen around.
 pub fn base_time() -> DateTime<Utc> {
@@ -175,6 +175,7 @@ pub fn corpus() -> Vec<BrokenFile> {
     let mut out = Vec::new();
     out.extend(evtx_files());
     out.extend(zip_files());
+    out.extend(xml_files());
     out.extend(text_files());
     out
 }
@@ -323,6 +324,66 @@ fn zip_files() -> Vec<BrokenFile> {
     out
 }
 
+/// One Event Viewer XML event (a 4625 logon failure) with extra `<EventData>` content.
+pub fn xml_event(record: u64, extra: &str) -> String {
+    format!(
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+         <Provider Name='Microsoft-Windows-Security-Auditing'/><EventID>4625</EventID>\
+         <TimeCreated SystemTime='2025-06-02T13:00:{:02}.000Z'/><EventRecordID>{record}</EventRecordID>\
+         <Channel>Security</Channel><Computer>PC1</Computer></System><EventData>\
+         <Data Name='TargetUserName'>alex</Data><Data Name='Status'>0xc000006d</Data>{extra}\
+         </EventData></Event>\r\n",
+        record % 60
+    )
+}
+
+fn xml_files() -> Vec<BrokenFile> {
+    let wrap = |events: &[String], close: bool| {
+        let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<Events>\r\n");
+        s.extend(events.iter().cloned());
+        if close {
+            s.push_str("</Events>\r\n");
+        }
+        s.into_bytes()
+    };
+    let deep = format!(
+        "<Data Name='Deep'>{}{}</Data>",
+        "<x>".repeat(DEEP),
+        "</x>".repeat(DEEP)
+    );
+    let last = xml_event(3, "");
+    vec![
+        file(
+            "xml/deep_nesting.xml",
+            "the second of three events nests 100,000 elements deep",
+            wrap(
+                &[xml_event(1, ""), xml_event(2, &deep), xml_event(3, "")],
+                true,
+            ),
+        ),
+        file(
+            "xml/malformed_event.xml",
+            "the second event closes <System> with </Sys>",
+            wrap(
+                &[
+                    xml_event(1, ""),
+                    xml_event(2, "").replace("</System>", "</Sys>"),
+                    last.clone(),
+                ],
+                true,
+            ),
+        ),
+        file(
+            "xml/cut_event.xml",
+            "the export stops in the middle of its last event",
+            wrap(
+                &[xml_event(1, ""), last[..last.len() / 2].to_string()],
+                false,
+            ),
+        ),
+    ]
+}
+
 fn text_files() -> Vec<BrokenFile> {
     let mut out = Vec::new();
     for ext in ["log", "txt", "json"] {
@@ -375,7 +436,7 @@ fn text_files() -> Vec<BrokenFile> {
         pad.into_bytes(),
     ));
 
-    let deep = format!("{}{}", "[".repeat(DEEP_JSON), "]".repeat(DEEP_JSON));
+    let deep = format!("{}{}", "[".repeat(DEEP), "]".repeat(DEEP));
     let mut pad = pad_log();
     pad.push_str(&format!(
         "{{\"eventTimestamp\":\"2025-06-02T13:01:03.000Z\",\"traceLevel\":\"Error\",\
