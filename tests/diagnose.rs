@@ -38,7 +38,15 @@ fn pad_error(at: &str, line: u64, code: &str, ntstatus: &[u32], user: Option<&st
     }
 }
 
-fn logon_failure(at: &str, rec: u64, user: &str, domain: &str, status: u32, sub: u32, ip: &str) -> Event {
+fn logon_failure(
+    at: &str,
+    rec: u64,
+    user: &str,
+    domain: &str,
+    status: u32,
+    sub: u32,
+    ip: &str,
+) -> Event {
     Event {
         time: t(at),
         source: src("Security.evtx", Loc::Record(rec)),
@@ -68,7 +76,11 @@ fn security_report(first: &str, last: &str, errors: u64) -> FileReport {
     r.see_time(t(first));
     r.see_time(t(last));
     if errors > 0 {
-        r.problems.push(Problem::new("bad_record", Some("record 5".into()), "bad record"));
+        r.problems.push(Problem::new(
+            "bad_record",
+            Some("record 5".into()),
+            "bad record",
+        ));
     }
     r
 }
@@ -82,7 +94,13 @@ fn run_all(events: Vec<Event>, files: Vec<FileReport>, hint: RunHint) -> Vec<Run
     sort_events(&mut tl.events);
     let rules = RuleSet::load(None).unwrap();
     let runs = find_runs(&tl.events, &tl.snapshots, &hint);
-    diagnose(&tl, &runs, &rules, Duration::minutes(15), Duration::minutes(2))
+    diagnose(
+        &tl,
+        &runs,
+        &rules,
+        Duration::minutes(15),
+        Duration::minutes(2),
+    )
 }
 
 fn verdict_of(d: &RunDiagnosis, cause: &str) -> Verdict {
@@ -115,13 +133,24 @@ fn wrong_password_is_confirmed_and_cited() {
     ];
     let d = run_all(
         events,
-        vec![security_report("2025-06-02T08:00:00Z", "2025-06-02T14:00:00Z", 0)],
+        vec![security_report(
+            "2025-06-02T08:00:00Z",
+            "2025-06-02T14:00:00Z",
+            0,
+        )],
         RunHint::default(),
     );
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].primary_cause.as_deref(), Some("credentials-mismatch"));
-    assert_eq!(verdict_of(&d[0], "credentials-mismatch"), Verdict::Confirmed);
-    let c = d[0].causes.iter().find(|c| c.cause == "credentials-mismatch").unwrap();
+    assert_eq!(
+        verdict_of(&d[0], "credentials-mismatch"),
+        Verdict::Confirmed
+    );
+    let c = d[0]
+        .causes
+        .iter()
+        .find(|c| c.cause == "credentials-mismatch")
+        .unwrap();
     let cite = &c.evidence[0].cites[0];
     assert_eq!(cite.file, "Security.evtx");
     assert_eq!(cite.record, Some(4711));
@@ -163,11 +192,18 @@ fn other_accounts_failures_are_not_blamed_on_the_run() {
     ));
     let d = run_all(
         events,
-        vec![security_report("2025-06-02T08:00:00Z", "2025-06-02T14:00:00Z", 0)],
+        vec![security_report(
+            "2025-06-02T08:00:00Z",
+            "2025-06-02T14:00:00Z",
+            0,
+        )],
         RunHint::default(),
     );
     assert_eq!(d.len(), 1);
-    assert_ne!(verdict_of(&d[0], "credentials-mismatch"), Verdict::Confirmed);
+    assert_ne!(
+        verdict_of(&d[0], "credentials-mismatch"),
+        Verdict::Confirmed
+    );
     assert_ne!(verdict_of(&d[0], "account-state"), Verdict::Confirmed);
     assert!(d[0].causes.iter().all(|c| c.verdict != Verdict::Confirmed));
 }
@@ -175,7 +211,13 @@ fn other_accounts_failures_are_not_blamed_on_the_run() {
 #[test]
 fn user_is_inferred_from_the_local_failed_logon_not_the_spray() {
     let events = vec![
-        pad_error("2025-06-02T13:17:05Z", 40, "WindowsIdentityIncorrect", &[], None),
+        pad_error(
+            "2025-06-02T13:17:05Z",
+            40,
+            "WindowsIdentityIncorrect",
+            &[],
+            None,
+        ),
         logon_failure(
             "2025-06-02T13:17:04Z",
             4711,
@@ -197,12 +239,20 @@ fn user_is_inferred_from_the_local_failed_logon_not_the_spray() {
     ];
     let d = run_all(
         events,
-        vec![security_report("2025-06-02T08:00:00Z", "2025-06-02T14:00:00Z", 0)],
+        vec![security_report(
+            "2025-06-02T08:00:00Z",
+            "2025-06-02T14:00:00Z",
+            0,
+        )],
         RunHint::default(),
     );
     assert_eq!(d[0].user_basis, UserBasis::Inferred.as_str());
     assert_eq!(d[0].user.as_deref(), Some("AzureAD\\rpa-bot"));
-    assert!(d[0].user_note.as_deref().unwrap().contains("Security.evtx record 4711"));
+    assert!(d[0]
+        .user_note
+        .as_deref()
+        .unwrap()
+        .contains("Security.evtx record 4711"));
     assert_eq!(d[0].primary_cause.as_deref(), Some("logon-right-missing"));
     assert_eq!(verdict_of(&d[0], "logon-right-missing"), Verdict::Confirmed);
 }
@@ -210,9 +260,27 @@ fn user_is_inferred_from_the_local_failed_logon_not_the_spray() {
 #[test]
 fn records_of_one_failure_merge_and_runs_an_hour_apart_do_not() {
     let events = vec![
-        pad_error("2025-06-02T09:00:05Z", 10, "WindowsIdentityIncorrect", &[0xC000_015B], None),
-        pad_error("2025-06-02T09:00:07Z", 12, "WindowsIdentityIncorrect", &[], None),
-        pad_error("2025-06-02T10:00:05Z", 90, "WindowsIdentityIncorrect", &[0xC000_006D], None),
+        pad_error(
+            "2025-06-02T09:00:05Z",
+            10,
+            "WindowsIdentityIncorrect",
+            &[0xC000_015B],
+            None,
+        ),
+        pad_error(
+            "2025-06-02T09:00:07Z",
+            12,
+            "WindowsIdentityIncorrect",
+            &[],
+            None,
+        ),
+        pad_error(
+            "2025-06-02T10:00:05Z",
+            90,
+            "WindowsIdentityIncorrect",
+            &[0xC000_006D],
+            None,
+        ),
     ];
     let d = run_all(events, Vec::new(), RunHint::default());
     assert_eq!(d.len(), 2);
@@ -225,7 +293,13 @@ fn records_of_one_failure_merge_and_runs_an_hour_apart_do_not() {
 #[test]
 fn missing_evidence_gives_unknown_with_what_to_collect() {
     let d = run_all(
-        vec![pad_error("2025-06-02T13:17:05Z", 40, "WindowsIdentityIncorrect", &[], Some("jdoe@contoso.com"))],
+        vec![pad_error(
+            "2025-06-02T13:17:05Z",
+            40,
+            "WindowsIdentityIncorrect",
+            &[],
+            Some("jdoe@contoso.com"),
+        )],
         Vec::new(),
         RunHint::default(),
     );
@@ -234,8 +308,15 @@ fn missing_evidence_gives_unknown_with_what_to_collect() {
         assert_eq!(c.verdict, Verdict::Unknown, "{}", c.cause);
         assert!(!c.collect.is_empty(), "{} says what to collect", c.cause);
     }
-    let dev = d[0].causes.iter().find(|c| c.cause == "device-not-joined").unwrap();
-    assert!(dev.collect.iter().any(|k| k.command.contains("dsregcmd /status")));
+    let dev = d[0]
+        .causes
+        .iter()
+        .find(|c| c.cause == "device-not-joined")
+        .unwrap();
+    assert!(dev
+        .collect
+        .iter()
+        .any(|k| k.command.contains("dsregcmd /status")));
 }
 
 #[test]
@@ -249,16 +330,30 @@ fn absence_in_a_partly_read_log_rules_nothing_out() {
     )];
     let full = run_all(
         events.clone(),
-        vec![security_report("2025-06-02T08:00:00Z", "2025-06-02T14:00:00Z", 0)],
+        vec![security_report(
+            "2025-06-02T08:00:00Z",
+            "2025-06-02T14:00:00Z",
+            0,
+        )],
         RunHint::default(),
     );
-    assert_eq!(verdict_of(&full[0], "logon-right-missing"), Verdict::RuledOut);
+    assert_eq!(
+        verdict_of(&full[0], "logon-right-missing"),
+        Verdict::RuledOut
+    );
     let partial = run_all(
         events,
-        vec![security_report("2025-06-02T08:00:00Z", "2025-06-02T14:00:00Z", 3)],
+        vec![security_report(
+            "2025-06-02T08:00:00Z",
+            "2025-06-02T14:00:00Z",
+            3,
+        )],
         RunHint::default(),
     );
-    assert_eq!(verdict_of(&partial[0], "logon-right-missing"), Verdict::Unknown);
+    assert_eq!(
+        verdict_of(&partial[0], "logon-right-missing"),
+        Verdict::Unknown
+    );
     assert!(partial[0].notes.iter().any(|n| n.contains("partly")));
 }
 
@@ -280,7 +375,11 @@ fn at_creates_a_run_when_the_bundle_has_none() {
     };
     let d = run_all(
         events,
-        vec![security_report("2025-06-02T08:00:00Z", "2025-06-02T14:00:00Z", 0)],
+        vec![security_report(
+            "2025-06-02T08:00:00Z",
+            "2025-06-02T14:00:00Z",
+            0,
+        )],
         hint,
     );
     assert_eq!(d.len(), 1);
@@ -292,7 +391,13 @@ fn at_creates_a_run_when_the_bundle_has_none() {
 #[test]
 fn unrelated_failures_get_no_cause() {
     let d = run_all(
-        vec![pad_error("2025-06-02T13:17:05Z", 40, "SessionHasLoggedOff", &[], None)],
+        vec![pad_error(
+            "2025-06-02T13:17:05Z",
+            40,
+            "SessionHasLoggedOff",
+            &[],
+            None,
+        )],
         Vec::new(),
         RunHint::default(),
     );

@@ -1,6 +1,1779 @@
-//! (to be written)
+//! Reads `.evtx` event logs as a stream: the 4096-byte file header, then 64 KiB chunks one after
+//! another (no `Seek`, so zip entries work and a log is never held whole), parsed in parallel in
+//! bounded batches (twice the worker count) and put back in record order.
+//!
+//! Records are not rendered. A chunk is read by a walker of our own ([`walk_chunk`]): record
+//! headers in place, each record's template instance parsed in place ([`parse_instance`]), and
+//! which substitution is the EventID, Channel, Provider, each `Data Name=`, ... learnt once per
+//! template by walking its definition's BinXML ([`walk_template`], shared across chunks). Only
+//! records [`windows_event::select`](we::select) wants get their strings built, and text is
+//! decoded only when the mapper reads it. (The crate's own record iterator builds every record's
+//! content tree, which costs about as much as rendering it to JSON.)
+//!
+//! The walker checks everything the crate would reject: record headers, value types and sizes,
+//! nested fragments, the chunk's string table. As soon as anything in a chunk is not as it
+//! expects, the whole chunk is read through the crate's record iterator instead
+//! (`EvtxChunk::iter`, each record rendered to JSON), so damaged chunks get the crate's exact
+//! errors and recovery, and nothing is lost.
+//!
+//! Counts follow the crate's own `EvtxParser` with default settings (what `evtx_dump` prints):
+//! chunks are found at fixed offsets whatever the header's chunk count says, all-zero chunks are
+//! skipped, a chunk with a bad signature is one error, records are not carved from slack
+//! (`recover_records` is off by default, and carving would add records the crate does not
+//! count), checksums are not enforced, and chunks are put in record order starting from the
+//! chunk holding the oldest record. Beyond the crate, a file cut short inside a chunk has the
+//! complete records of that chunk read, and is reported.
+
+use super::windows_event::{self as we, RawEvent, Value};
 use super::ReadCtx;
-use crate::model::Parsed;
-pub fn read_evtx<R: std::io::Read>(_r: R, _c: &ReadCtx) -> Parsed {
-    todo!()
+use crate::model::{
+    Event, EventData, EventFilter, FileKind, FileReport, Loc, Parsed, Problem, SourceRef, Time,
+};
+use evtx::err::EvtxError;
+use evtx::{EvtxChunk, EvtxChunkData, EvtxChunkHeader, EvtxFileHeader, EvtxRecord, ParserSettings};
+use rayon::prelude::*;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::Mutex;
+
+const FILE_HEADER_SIZE: usize = 4096;
+const CHUNK_SIZE: usize = 65536;
+const CHUNK_HEADER_SIZE: usize = 512;
+/// Problems listed per file before the rest are only counted.
+const MAX_PROBLEMS: usize = 50;
+
+/// Read one `.evtx` log from `r`. Never fails: what cannot be read is counted and described in
+/// the report.
+pub fn read_evtx<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
+    read_evtx_via(r, ctx, Path::Fast)
+}
+
+/// How chunks are read: the walker (the crate for chunks it does not vouch for), or the crate
+/// with JSON rendering for every chunk (the reference the walker is tested against).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Fast,
+    #[cfg_attr(not(test), allow(dead_code))]
+    Json,
+}
+
+/// A chunk as read from the stream; `len` < `CHUNK_SIZE` only for a file cut short.
+struct RawChunk {
+    number: u64,
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+/// What one chunk yielded.
+#[derive(Default)]
+struct ChunkOutcome {
+    number: u64,
+    /// First and last record id from an intact, complete chunk header (for record order).
+    header_ids: Option<(u64, u64)>,
+    records: u64,
+    errors: u64,
+    ignored: u64,
+    /// Whether the chunk was read through the crate's record iterator rather than the walker.
+    via_crate: bool,
+    /// The chunk's buffer, handed back for the next read.
+    buffer: Option<Vec<u8>>,
+    channels: Vec<String>,
+    first: Option<Time>,
+    last: Option<Time>,
+    events: Vec<Event>,
+    problems: Vec<Problem>,
+}
+
+impl ChunkOutcome {
+    fn problem(&mut self, kind: &str, at: String, message: String) {
+        self.problems.push(Problem::new(kind, Some(at), message));
+    }
+
+    /// A record was read: widen the time range, note its channel.
+    fn see(&mut self, time: Time, channel: Option<&str>) {
+        self.first = Some(self.first.map_or(time, |f| f.min(time)));
+        self.last = Some(self.last.map_or(time, |l| l.max(time)));
+        if let Some(c) = channel.filter(|c| !c.is_empty()) {
+            if !self.channels.iter().any(|k| k == c) {
+                self.channels.push(c.to_string());
+            }
+        }
+    }
+
+    /// A read record's payload, if the mapper kept it.
+    fn keep(&mut self, work: &Work, id: u64, data: Option<EventData>, time: Time) {
+        match data {
+            Some(data) => self.events.push(Event {
+                time,
+                source: SourceRef {
+                    file: Arc::clone(&work.file),
+                    loc: Loc::Record(id),
+                },
+                data,
+            }),
+            None => self.ignored += 1,
+        }
+    }
+}
+
+/// Everything a chunk worker needs; shared by reference across the pool.
+struct Work<'a> {
+    file: Arc<str>,
+    filter: &'a EventFilter,
+    settings: Arc<ParserSettings>,
+    path: Path,
+    templates: SharedTemplates,
+}
+
+fn read_evtx_via<R: Read>(mut r: R, ctx: &ReadCtx, path: Path) -> Parsed {
+    let mut report = FileReport::new(ctx.file.to_string(), FileKind::Evtx, ctx.size);
+    let mut problems = Vec::new();
+    let mut outcomes = Vec::new();
+    read_chunks(&mut r, ctx, path, &mut problems, &mut outcomes);
+
+    // Record order: from the chunk holding the oldest record to the end, then the chunks before
+    // it (a full log overwrites its oldest chunk, so it can be anywhere), as the crate does.
+    let oldest = outcomes
+        .iter()
+        .filter_map(|o| o.header_ids.map(|(first, last)| (first, last, o.number)))
+        .filter(|(first, last, _)| first <= last)
+        .min_by_key(|(first, _, number)| (*first, *number))
+        .map(|(_, _, number)| number);
+    let split = oldest.map_or(0, |n| outcomes.iter().take_while(|o| o.number < n).count());
+    let mut events = Vec::new();
+    let mut chunk_problems = Vec::new();
+    for o in outcomes.iter_mut() {
+        report.records += o.records;
+        report.errors += o.errors;
+        report.ignored += o.ignored;
+        if let Some(f) = o.first {
+            report.see_time(f);
+        }
+        if let Some(l) = o.last {
+            report.see_time(l);
+        }
+        for c in &o.channels {
+            report.add_channel(c);
+        }
+        chunk_problems.append(&mut o.problems);
+    }
+    outcomes.rotate_left(split);
+    for o in outcomes.iter_mut() {
+        events.append(&mut o.events);
+    }
+    report.kept = events.len() as u64;
+    problems.extend(chunk_problems);
+    if problems.len() > MAX_PROBLEMS {
+        let more = problems.len() - MAX_PROBLEMS;
+        problems.truncate(MAX_PROBLEMS);
+        problems.push(Problem::new(
+            "limit",
+            None,
+            format!("{more} more problems in this file are not listed"),
+        ));
+    }
+    report.problems = problems;
+    let mut parsed = Parsed::new(report);
+    parsed.events = events;
+    parsed
+}
+
+/// Fill `buf` from `r` as far as the stream goes; returns the bytes read.
+fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn read_chunks<R: Read>(
+    r: &mut R,
+    ctx: &ReadCtx,
+    path: Path,
+    problems: &mut Vec<Problem>,
+    outcomes: &mut Vec<ChunkOutcome>,
+) {
+    let mut header = vec![0u8; FILE_HEADER_SIZE];
+    let n = match read_full(r, &mut header) {
+        Ok(n) => n,
+        Err(e) => {
+            problems.push(Problem::new("io", None, format!("read failed: {e}")));
+            return;
+        }
+    };
+    let signed = header.starts_with(b"ElfFile\0");
+    if n == 0 {
+        problems.push(Problem::new(
+            "bad_header",
+            Some("file header".into()),
+            "the file is empty (0 bytes): no event log in it",
+        ));
+        return;
+    }
+    if n < FILE_HEADER_SIZE {
+        let message = if signed {
+            format!("the file ends {n} bytes into its 4096-byte header: no records in it")
+        } else {
+            format!("{n} bytes without the EVTX signature (ElfFile): not an event log")
+        };
+        let kind = if signed { "truncated" } else { "bad_header" };
+        problems.push(Problem::new(kind, Some("file header".into()), message));
+        return;
+    }
+
+    let threads = if ctx.threads == 0 {
+        rayon::current_num_threads()
+    } else {
+        ctx.threads
+    };
+    let batch_size = 2 * threads.max(1);
+    let mut pending = Vec::new();
+    match EvtxFileHeader::from_bytes(&header) {
+        Ok(h) if !h.validate_checksum() => problems.push(Problem::new(
+            "bad_header",
+            Some("file header".into()),
+            format!(
+                "file header checksum does not match (stored {:#010x}, computed {:#010x}); chunks read anyway",
+                h.checksum, h.computed_checksum
+            ),
+        )),
+        Ok(_) => {}
+        Err(e) => {
+            // The chunks do not need the header; read on if the first one is there.
+            let first = match next_chunk(r, 0, &mut Vec::new()) {
+                Ok(c) => c,
+                Err(e) => {
+                    problems.push(Problem::new("io", None, format!("read failed: {e}")));
+                    return;
+                }
+            };
+            match first {
+                Some(c) if c.bytes.starts_with(b"ElfChnk\0") => {
+                    problems.push(Problem::new(
+                        "bad_header",
+                        Some("file header".into()),
+                        format!("file header is damaged ({e}); chunks read anyway"),
+                    ));
+                    pending.push(c);
+                }
+                _ => {
+                    problems.push(Problem::new(
+                        "bad_header",
+                        Some("file header".into()),
+                        "no EVTX signature in the file header nor a chunk after it: not an event log",
+                    ));
+                    return;
+                }
+            }
+        }
+    }
+
+    // A pool of the requested size, unless the global one already is that size.
+    let pool = if ctx.threads > 1 && ctx.threads != rayon::current_num_threads() {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(ctx.threads)
+            .build()
+            .ok()
+    } else {
+        None
+    };
+    let work = Work {
+        file: ctx.file.clone(),
+        filter: ctx.filter,
+        settings: Arc::new(ParserSettings::default()),
+        path,
+        templates: SharedTemplates::default(),
+    };
+    let mut spare: Vec<Vec<u8>> = Vec::new();
+    let mut number = pending.len() as u64;
+    let mut eof = pending.last().is_some_and(|c| c.len < CHUNK_SIZE);
+    loop {
+        let mut batch = std::mem::take(&mut pending);
+        while !eof && batch.len() < batch_size {
+            match next_chunk(r, number, &mut spare) {
+                Ok(Some(c)) => {
+                    eof = c.len < CHUNK_SIZE;
+                    batch.push(c);
+                    number += 1;
+                }
+                Ok(None) => eof = true,
+                Err(e) => {
+                    problems.push(Problem::new(
+                        "io",
+                        Some(format!("chunk {number}")),
+                        format!("read failed, the rest of the file is not read: {e}"),
+                    ));
+                    eof = true;
+                }
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let run = |batch: Vec<RawChunk>| -> Vec<ChunkOutcome> {
+            if ctx.threads == 1 {
+                batch.into_iter().map(|c| guarded_chunk(&work, c)).collect()
+            } else {
+                batch
+                    .into_par_iter()
+                    .map(|c| guarded_chunk(&work, c))
+                    .collect()
+            }
+        };
+        let done = match &pool {
+            Some(pool) => pool.install(|| run(batch)),
+            None => run(batch),
+        };
+        for mut o in done {
+            spare.extend(o.buffer.take());
+            outcomes.push(o);
+        }
+        if eof {
+            break;
+        }
+    }
+}
+
+/// The next chunk from the stream, `None` at its end, read into a recycled buffer when there
+/// is one. A short last chunk is zero-padded.
+fn next_chunk<R: Read>(
+    r: &mut R,
+    number: u64,
+    spare: &mut Vec<Vec<u8>>,
+) -> io::Result<Option<RawChunk>> {
+    let mut bytes = spare.pop().unwrap_or_default();
+    bytes.resize(CHUNK_SIZE, 0);
+    let len = read_full(r, &mut bytes)?;
+    bytes[len..].fill(0);
+    Ok((len > 0).then_some(RawChunk { number, bytes, len }))
+}
+
+/// [`process_chunk`], with a panic inside the parser (damaged input it does not expect) turned
+/// into a chunk error instead of ending the run.
+fn guarded_chunk(work: &Work, raw: RawChunk) -> ChunkOutcome {
+    let number = raw.number;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_chunk(work, raw)))
+        .unwrap_or_else(|_| {
+            let mut out = ChunkOutcome {
+                number,
+                errors: 1,
+                ..ChunkOutcome::default()
+            };
+            out.problem(
+                "bad_chunk",
+                format!("chunk {number}"),
+                format!("the EVTX parser failed on chunk {number}; its records are lost"),
+            );
+            out
+        })
+}
+
+fn process_chunk(work: &Work, raw: RawChunk) -> ChunkOutcome {
+    let RawChunk { number, bytes, len } = raw;
+    let mut out = ChunkOutcome {
+        number,
+        ..ChunkOutcome::default()
+    };
+    // Logs have zeroed, never-used chunks; the crate skips them too.
+    if !bytes.starts_with(b"ElfChnk\0") && all_zero(&bytes) {
+        out.buffer = Some(bytes);
+        return out;
+    }
+    let truncated = len < CHUNK_SIZE;
+    let at = format!("chunk {number}");
+    if truncated && (len < CHUNK_HEADER_SIZE || !bytes.starts_with(b"ElfChnk\0")) {
+        out.problem(
+            "truncated",
+            at,
+            format!("the file ends {len} bytes into chunk {number}, before its records: whatever it held is lost"),
+        );
+        return out;
+    }
+    let mut data = match EvtxChunkData::new(bytes, false) {
+        Ok(d) => d,
+        Err(e) => {
+            out.errors += 1;
+            out.problem(
+                "bad_chunk",
+                at,
+                format!(
+                    "chunk {number} cannot be read ({}); its records are lost",
+                    chain(&e)
+                ),
+            );
+            return out;
+        }
+    };
+    if !truncated {
+        out.header_ids = Some((
+            data.header.first_event_record_id,
+            data.header.last_event_record_id,
+        ));
+    }
+    if work.path == Path::Fast && !truncated && string_table_ok(&data.data) {
+        if let Some(mut walked) = walk_chunk(work, number, &data.data, &data.header) {
+            walked.header_ids = out.header_ids;
+            walked.buffer = Some(data.data);
+            return walked;
+        }
+    }
+    data.number = Some(number);
+    let mut chunk = match data.parse(Arc::clone(&work.settings)) {
+        Ok(c) => c,
+        Err(e) => {
+            out.errors += 1;
+            out.problem(
+                "bad_chunk",
+                at,
+                format!(
+                    "chunk {number} cannot be read ({}); its records are lost",
+                    chain(&e)
+                ),
+            );
+            return out;
+        }
+    };
+    out.via_crate = true;
+    crate_records(work, &mut out, &mut chunk, len);
+    out
+}
+
+/// Whether every byte is zero (folded a block at a time so the compiler vectorises it).
+fn all_zero(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(4096)
+        .all(|block| block.iter().fold(0u8, |acc, b| acc | b) == 0)
+}
+
+/// Whether the crate can build this chunk's string cache (it fails the whole chunk when it
+/// cannot): every name chain from the header's 64 buckets in bounds and valid UTF-16. Checked in
+/// place, so the walker does not need the cache itself.
+fn string_table_ok(data: &[u8]) -> bool {
+    let mut seen: Vec<usize> = Vec::new();
+    for bucket in 0..64 {
+        let at = 128 + 4 * bucket;
+        let Some(first) = data.get(at..at + 4) else {
+            return false;
+        };
+        let mut offset = u32::from_le_bytes([first[0], first[1], first[2], first[3]]) as usize;
+        if offset == 0 {
+            continue;
+        }
+        loop {
+            seen.push(offset);
+            let mut c = Cursor { data, pos: offset };
+            let (Some(next), Some(_hash), Some(chars)) = (c.u32(), c.u16(), c.u16()) else {
+                return false;
+            };
+            let Some(text) = c.bytes(usize::from(chars) * 2) else {
+                return false;
+            };
+            if c.u16().is_none() {
+                return false;
+            }
+            let units = text
+                .chunks_exact(2)
+                .map(|u| u16::from_le_bytes([u[0], u[1]]))
+                .take_while(|u| *u != 0);
+            if char::decode_utf16(units).any(|c| c.is_err()) {
+                return false;
+            }
+            // A chain that links back to a string already read ends there, as in the crate.
+            match next as usize {
+                0 => break,
+                n if seen.contains(&n) => break,
+                n => offset = n,
+            }
+        }
+    }
+    true
+}
+
+/// Where a record error is and what it says, with the causes the crate chains.
+fn describe_error(e: &EvtxError, chunk: u64) -> (String, String) {
+    let at = match e {
+        EvtxError::FailedToReadRecordAt { offset, .. } => {
+            format!("chunk {chunk} offset {offset:#x}")
+        }
+        EvtxError::FailedToParseRecord { record_id, .. } => {
+            format!("record {record_id} (chunk {chunk})")
+        }
+        _ => format!("chunk {chunk}"),
+    };
+    (at, chain(e))
+}
+
+/// An error and the causes it wraps, `: `-joined.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+fn to_time(ts: evtx::Timestamp) -> Option<Time> {
+    let ns = ts.as_nanosecond();
+    let secs = i64::try_from(ns.div_euclid(1_000_000_000)).ok()?;
+    let nanos = u32::try_from(ns.rem_euclid(1_000_000_000)).ok()?;
+    chrono::DateTime::from_timestamp(secs, nanos)
+}
+
+/// Whether a record with this header is kept (before any other string is built).
+fn wanted(
+    channel: Option<&str>,
+    provider: Option<&str>,
+    id: u32,
+    filter: &EventFilter,
+    t: Time,
+) -> bool {
+    channel.is_some_and(|c| we::select(c, provider, id).is_some()) && filter.keeps_time(t)
+}
+
+/// The crate's record iterator, for chunks the walker does not vouch for: exact crate
+/// semantics (its errors, its resynchronisation after a bad record), each record rendered to
+/// JSON.
+fn crate_records(work: &Work, out: &mut ChunkOutcome, chunk: &mut EvtxChunk<'_>, len: usize) {
+    let truncated = len < CHUNK_SIZE;
+    let number = out.number;
+    let mut cut = 0u64;
+    for item in chunk.iter() {
+        match item {
+            Err(e) => {
+                out.errors += 1;
+                let (at, message) = describe_error(&e, number);
+                out.problem("bad_record", at, message);
+            }
+            Ok(rec) => {
+                // In a chunk cut short only records that end before the cut are whole.
+                let end = rec.binxml_offset + u64::from(rec.binxml_size) + 4;
+                if truncated && end > len as u64 {
+                    out.errors += 1;
+                    cut += 1;
+                    continue;
+                }
+                json_record(work, out, rec);
+            }
+        }
+    }
+    if truncated {
+        let at = format!("chunk {number}");
+        out.problem(
+            "truncated",
+            at,
+            format!(
+                "the file ends {len} bytes into chunk {number} (of {CHUNK_SIZE}): {} records read from it, {cut} cut off, the rest lost",
+                out.records
+            ),
+        );
+    }
+}
+
+/// One record through the crate's JSON rendering.
+fn json_record(work: &Work, out: &mut ChunkOutcome, rec: EvtxRecord<'_>) {
+    let id = rec.event_record_id;
+    let number = out.number;
+    let at = || format!("record {id} (chunk {number})");
+    let Some(time) = to_time(rec.timestamp) else {
+        out.errors += 1;
+        out.problem("bad_record", at(), "record time is out of range".into());
+        return;
+    };
+    let place = at();
+    let json = match rec.into_json_value() {
+        Ok(j) => j.data,
+        Err(e) => {
+            out.errors += 1;
+            out.problem("bad_record", place, chain(&e));
+            return;
+        }
+    };
+    out.records += 1;
+    let Some(raw) = raw_from_json(&json, id, time) else {
+        out.see(time, None);
+        out.ignored += 1;
+        return;
+    };
+    out.see(time, raw.channel.as_deref());
+    let keep = wanted(
+        raw.channel.as_deref(),
+        raw.provider.as_deref(),
+        raw.event_id,
+        work.filter,
+        time,
+    );
+    out.keep(
+        work,
+        id,
+        keep.then(|| we::to_event_data(&raw)).flatten(),
+        time,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The record walker
+
+/// The last text seen for a System field (channel, provider): logs repeat them record after
+/// record, so they are decoded once.
+#[derive(Default)]
+struct TextCache {
+    raw: Vec<u8>,
+    text: String,
+    set: bool,
+}
+
+impl TextCache {
+    fn get(&mut self, v: Option<&Value<'_>>) -> Option<&str> {
+        match v? {
+            Value::Utf16(b) => {
+                if !self.set || self.raw != *b {
+                    self.raw.clear();
+                    self.raw.extend_from_slice(b);
+                    self.text = we::decode_utf16le(b);
+                    self.set = true;
+                }
+            }
+            other => {
+                let t = other.text();
+                if self.set || self.text != t {
+                    self.text = t.into_owned();
+                    self.raw.clear();
+                    self.set = false;
+                }
+            }
+        }
+        Some(&self.text)
+    }
+}
+
+/// A parsed template instance with its template map and its nested fragments (by the index of
+/// the substitution that holds them).
+struct Node<'c> {
+    map: Arc<TemplateMap>,
+    values: Vec<(u8, &'c [u8])>,
+    children: Vec<(u16, Node<'c>)>,
+}
+
+/// Fragments nested deeper than this are left to the crate.
+const MAX_NESTING: usize = 4;
+
+/// Parse and check an instance the way the crate would build it: every value of a known type
+/// and a consistent size, every nested fragment a template instance whose definition the walker
+/// understands. `None` for anything else (the chunk then goes through the crate).
+fn node<'c>(
+    chunk: &'c [u8],
+    inst: Instance<'c>,
+    prefix: &[String],
+    templates: &mut Templates,
+    shared: &SharedTemplates,
+    depth: usize,
+) -> Option<Node<'c>> {
+    let map = template(templates, shared, chunk, inst.def_offset, prefix)?;
+    let mut children = Vec::new();
+    for (i, (ty, b)) in inst.values.iter().enumerate() {
+        if *ty == 0x21 {
+            if depth >= MAX_NESTING {
+                return None;
+            }
+            let index = u16::try_from(i).ok()?;
+            let nested = parse_instance(chunk, b)?;
+            // Where the fragment sits decides how its elements read; elsewhere it is only checked.
+            let child = match map.opaque.iter().find(|o| o.index == index) {
+                Some(o) => node(chunk, nested, &o.path, templates, shared, depth + 1)?,
+                None => node(
+                    chunk,
+                    nested,
+                    &[String::from("?")],
+                    templates,
+                    shared,
+                    depth + 1,
+                )?,
+            };
+            children.push((index, child));
+        } else if !plausible_value(*ty, b) {
+            return None;
+        }
+    }
+    Some(Node {
+        map,
+        values: inst.values,
+        children,
+    })
+}
+
+/// Whether the crate reads a value of this type and size without error, as it is.
+fn plausible_value(ty: u8, b: &[u8]) -> bool {
+    let n = b.len();
+    match ty {
+        0x00 | 0x02 | 0x0e => true,
+        0x01 => n.is_multiple_of(2),
+        0x03 | 0x04 => n == 1,
+        0x05 | 0x06 => n == 2,
+        0x07 | 0x08 | 0x0b | 0x0d | 0x14 => n == 4,
+        0x09 | 0x0a | 0x0c | 0x11 | 0x15 => n == 8,
+        0x0f | 0x12 => n == 16,
+        0x10 => n == 4 || n == 8,
+        0x13 => n >= 8 && n == 8 + 4 * usize::from(b[1]),
+        0x81 => n == 0 || (n.is_multiple_of(2) && b.ends_with(&[0, 0])),
+        0x82 => true,
+        0x83 | 0x84 => true,
+        0x85 | 0x86 => n.is_multiple_of(2),
+        0x87 | 0x88 | 0x8b | 0x94 => n.is_multiple_of(4),
+        0x89 | 0x8a | 0x8c | 0x91 | 0x95 => n.is_multiple_of(8),
+        0x8f | 0x92 => n.is_multiple_of(16),
+        _ => false,
+    }
+}
+
+/// Render a value of BinXML type `ty` (MS-EVEN6 2.2.18) as the crate renders it. Text and hex
+/// stay undecoded until read.
+fn raw_value(ty: u8, b: &[u8]) -> Option<Value<'_>> {
+    let fixed = |n: usize| b.get(..n);
+    let s = |s: String| Some(Value::Str(Cow::Owned(s)));
+    match ty {
+        0x00 => None,
+        0x01 => Some(Value::Utf16(b)),
+        0x02 => {
+            let bytes: Vec<u8> = b.iter().copied().filter(|c| *c != 0).collect();
+            s(encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(&bytes)
+                .0
+                .into_owned())
+        }
+        0x03 => Some(Value::Int(i64::from(*b.first()? as i8))),
+        0x04 => Some(Value::UInt(u64::from(*b.first()?))),
+        0x05 => Some(Value::Int(i64::from(i16::from_le_bytes(
+            fixed(2)?.try_into().ok()?,
+        )))),
+        0x06 => Some(Value::UInt(u64::from(u16::from_le_bytes(
+            fixed(2)?.try_into().ok()?,
+        )))),
+        0x07 => Some(Value::Int(i64::from(i32::from_le_bytes(
+            fixed(4)?.try_into().ok()?,
+        )))),
+        0x08 => Some(Value::UInt(u64::from(u32::from_le_bytes(
+            fixed(4)?.try_into().ok()?,
+        )))),
+        0x09 => Some(Value::Int(i64::from_le_bytes(fixed(8)?.try_into().ok()?))),
+        0x0a => Some(Value::UInt(u64::from_le_bytes(fixed(8)?.try_into().ok()?))),
+        0x0b => s(f32::from_le_bytes(fixed(4)?.try_into().ok()?).to_string()),
+        0x0c => s(f64::from_le_bytes(fixed(8)?.try_into().ok()?).to_string()),
+        0x0d => match i32::from_le_bytes(fixed(4)?.try_into().ok()?) {
+            0 => Some(Value::Str(Cow::Borrowed("false"))),
+            1 => Some(Value::Str(Cow::Borrowed("true"))),
+            raw => Some(Value::Int(i64::from(raw))),
+        },
+        0x0e => {
+            use std::fmt::Write;
+            let mut hex = String::with_capacity(b.len() * 2);
+            for x in b {
+                let _ = write!(hex, "{x:02X}");
+            }
+            s(hex)
+        }
+        0x0f => {
+            let g = fixed(16)?;
+            s(format!(
+                "{{{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}}}",
+                u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
+                u16::from_le_bytes([g[4], g[5]]),
+                u16::from_le_bytes([g[6], g[7]]),
+                g[8],
+                g[9],
+                g[10],
+                g[11],
+                g[12],
+                g[13],
+                g[14],
+                g[15]
+            ))
+        }
+        0x10 | 0x14 | 0x15 if b.len() == 4 => Some(Value::Hex(u64::from(u32::from_le_bytes(
+            fixed(4)?.try_into().ok()?,
+        )))),
+        0x10 | 0x14 | 0x15 => Some(Value::Hex(u64::from_le_bytes(fixed(8)?.try_into().ok()?))),
+        0x11 => {
+            let ft = u64::from_le_bytes(fixed(8)?.try_into().ok()?);
+            let t = filetime(ft)?;
+            s(format!(
+                "{}.{:07}Z",
+                t.format("%Y-%m-%dT%H:%M:%S"),
+                ft % 10_000_000
+            ))
+        }
+        0x12 => {
+            let w = |i: usize| Some(u16::from_le_bytes([*b.get(2 * i)?, *b.get(2 * i + 1)?]));
+            s(format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+                w(0)?,
+                w(1)?,
+                w(3)?,
+                w(4)?,
+                w(5)?,
+                w(6)?,
+                u32::from(w(7)?) * 10_000
+            ))
+        }
+        0x13 => s(sid_text(b)?),
+        // Arrays: their items, comma-joined.
+        0x81 => s(b
+            .chunks_exact(2)
+            .collect::<Vec<_>>()
+            .split(|u| *u == [0, 0])
+            .filter(|item| !item.is_empty())
+            .map(|item| we::decode_utf16le(&item.concat()))
+            .collect::<Vec<_>>()
+            .join(",")),
+        _ => s(String::new()),
+    }
+}
+
+/// FILETIME (100 ns since 1601) as UTC, if chrono can hold it.
+fn filetime(ft: u64) -> Option<Time> {
+    let secs = i64::try_from(ft / 10_000_000).ok()? - 11_644_473_600;
+    let nanos = u32::try_from((ft % 10_000_000) * 100).ok()?;
+    chrono::DateTime::from_timestamp(secs, nanos)
+}
+
+/// `S-1-5-21-…`: revision, sub-authority count, 48-bit big-endian authority, LE sub-authorities.
+fn sid_text(b: &[u8]) -> Option<String> {
+    use std::fmt::Write;
+    let (&rev, rest) = b.split_first()?;
+    let (&count, rest) = rest.split_first()?;
+    let auth = rest
+        .get(..6)?
+        .iter()
+        .fold(0u64, |a, x| (a << 8) | u64::from(*x));
+    let mut s = format!("S-{rev}-{auth}");
+    for i in 0..usize::from(count) {
+        let at = 6 + 4 * i;
+        let sub = u32::from_le_bytes(rest.get(at..at + 4)?.try_into().ok()?);
+        let _ = write!(s, "-{sub}");
+    }
+    Some(s)
+}
+
+/// The value of `parts` for one instance's substitution `values`. Literals borrow from the
+/// template map, text from the chunk.
+fn resolve<'x>(parts: &'x [Part], values: &[(u8, &'x [u8])]) -> Option<Value<'x>> {
+    let sub = |i: &u16| {
+        values
+            .get(usize::from(*i))
+            .and_then(|(ty, b)| raw_value(*ty, b))
+    };
+    match parts {
+        [] => None,
+        [Part::Lit(s)] => Some(Value::Str(Cow::Borrowed(s))),
+        [Part::Sub(i)] => sub(i),
+        _ => {
+            let mut s = String::new();
+            for p in parts {
+                match p {
+                    Part::Lit(l) => s.push_str(l),
+                    Part::Sub(i) => {
+                        if let Some(v) = sub(i) {
+                            s.push_str(&v.text());
+                        }
+                    }
+                }
+            }
+            Some(Value::Str(Cow::Owned(s)))
+        }
+    }
+}
+
+/// The EventData/UserData pairs of an instance and of the fragments nested in it, in the order
+/// the maps list them.
+fn collect_data<'x>(node: &'x Node<'_>, out: &mut Vec<(Cow<'x, str>, Value<'x>)>) {
+    for (name, value) in &node.map.data {
+        if let Some(v) = resolve(value, &node.values) {
+            let name = match resolve(name, &node.values) {
+                Some(Value::Str(s)) => s,
+                Some(other) => Cow::Owned(other.text().into_owned()),
+                None => Cow::Borrowed(""),
+            };
+            out.push((name, v));
+        }
+    }
+    for op in &node.map.opaque {
+        if let Some((_, child)) = node.children.iter().find(|(i, _)| *i == op.index) {
+            collect_data(child, out);
+        }
+    }
+}
+
+/// State of one walk over a chunk.
+struct Walk<'w> {
+    work: &'w Work<'w>,
+    templates: Templates,
+    channel: TextCache,
+    provider: TextCache,
+}
+
+/// Read a chunk's records without the crate's record iterator: record headers in place,
+/// template instances parsed here, fields found through the template maps. `None` as soon as
+/// anything is not as the walker expects: the caller then reads the chunk through the crate,
+/// whose counts and errors are the reference.
+fn walk_chunk(
+    work: &Work,
+    number: u64,
+    data: &[u8],
+    header: &EvtxChunkHeader,
+) -> Option<ChunkOutcome> {
+    let mut out = ChunkOutcome {
+        number,
+        ..ChunkOutcome::default()
+    };
+    let mut w = Walk {
+        work,
+        templates: Templates::new(),
+        channel: TextCache::default(),
+        provider: TextCache::default(),
+    };
+    let live_end = (header.free_space_offset as usize).min(data.len());
+    let mut offset = CHUNK_HEADER_SIZE;
+    while offset < live_end {
+        let mut c = Cursor { data, pos: offset };
+        if c.bytes(4)? != [0x2a, 0x2a, 0, 0] {
+            return None;
+        }
+        let size = c.u32()? as usize;
+        let id = u64::from_le_bytes(c.bytes(8)?.try_into().ok()?);
+        let ft = u64::from_le_bytes(c.bytes(8)?.try_into().ok()?);
+        // The crate's limits: a record holds at least its header and size copy, within the chunk,
+        // at a time its timestamps can hold (up to 9999-12-30T22:00Z: 265,046,680,800 s after
+        // 1601).
+        if size < 28
+            || offset.checked_add(size - 4)? > data.len()
+            || ft / 10_000_000 > 265_046_680_800
+        {
+            return None;
+        }
+        let time = filetime(ft)?;
+        let stream = data.get(offset + 24..offset + size - 4)?;
+        let inst = parse_instance(data, stream)?;
+        let node = node(data, inst, &[], &mut w.templates, &work.templates, 0)?;
+        w.record(&mut out, id, time, &node);
+        if id == header.last_event_record_id {
+            break;
+        }
+        offset += size;
+    }
+    Some(out)
+}
+
+impl Walk<'_> {
+    fn record(&mut self, out: &mut ChunkOutcome, id: u64, time: Time, node: &Node<'_>) {
+        out.records += 1;
+        let map = &node.map;
+        let values = &node.values;
+        let channel = self.channel.get(resolve(&map.channel, values).as_ref());
+        out.see(time, channel);
+        let event_id = resolve(&map.event_id, values).and_then(|v| v.as_u32());
+        let (Some(channel), Some(event_id)) = (channel, event_id) else {
+            out.ignored += 1;
+            return;
+        };
+        // Only System selection looks at the provider.
+        let provider = if channel.eq_ignore_ascii_case(we::CHANNEL_SYSTEM) {
+            self.provider.get(resolve(&map.provider, values).as_ref())
+        } else {
+            None
+        };
+        if !wanted(Some(channel), provider, event_id, self.work.filter, time) {
+            out.ignored += 1;
+            return;
+        }
+        let mut data = Vec::with_capacity(map.data.len() + 24);
+        collect_data(node, &mut data);
+        let text =
+            |parts: &[Part]| resolve(parts, values).map(|v| Cow::Owned(v.text().into_owned()));
+        let raw = RawEvent {
+            provider: provider.map(|p| Cow::Owned(p.to_string())),
+            channel: Some(Cow::Borrowed(channel)),
+            event_id,
+            level: resolve(&map.level, values)
+                .and_then(|v| v.as_u32())
+                .and_then(|l| u8::try_from(l).ok()),
+            computer: text(&map.computer),
+            user_id: text(&map.user_id),
+            record_id: Some(id),
+            time,
+            data,
+        };
+        let data = we::to_event_data(&raw);
+        out.keep(self.work, id, data, time);
+    }
+}
+
+type J = serde_json::Value;
+
+fn json_value(j: &J) -> Option<Value<'static>> {
+    match j {
+        J::Null => None,
+        J::Bool(b) => Some(Value::Str(Cow::Borrowed(if *b { "true" } else { "false" }))),
+        J::Number(n) => Some(if let Some(u) = n.as_u64() {
+            Value::UInt(u)
+        } else if let Some(i) = n.as_i64() {
+            Value::Int(i)
+        } else {
+            Value::Str(Cow::Owned(n.to_string()))
+        }),
+        J::String(s) => Some(Value::Str(Cow::Owned(s.clone()))),
+        J::Array(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .filter_map(json_value)
+                .map(|v| v.text().into_owned())
+                .collect();
+            Some(Value::Str(Cow::Owned(parts.join(","))))
+        }
+        J::Object(m) => m.get("#text").and_then(json_value),
+    }
+}
+
+fn json_attr(node: Option<&J>, name: &str) -> Option<String> {
+    node?
+        .get("#attributes")?
+        .get(name)
+        .and_then(json_value)
+        .map(|v| v.text().into_owned())
+}
+
+fn json_text(node: Option<&J>) -> Option<Value<'static>> {
+    node.and_then(json_value)
+}
+
+/// Leaf values under UserData, named by their element.
+fn flatten_user_data(name: &str, j: &J, out: &mut Vec<(Cow<'static, str>, Value<'static>)>) {
+    match j {
+        J::Object(m) => {
+            for (k, child) in m {
+                if k == "#attributes" {
+                    continue;
+                }
+                if k == "#text" {
+                    if let Some(v) = json_value(child) {
+                        out.push((Cow::Owned(name.to_string()), v));
+                    }
+                } else {
+                    flatten_user_data(k, child, out);
+                }
+            }
+        }
+        J::Array(items) => {
+            for item in items {
+                flatten_user_data(name, item, out);
+            }
+        }
+        other => {
+            if let Some(v) = json_value(other) {
+                out.push((Cow::Owned(name.to_string()), v));
+            }
+        }
+    }
+}
+
+/// The event view of the crate's JSON rendering (`#attributes`/`#text` layout).
+fn raw_from_json(j: &J, record_id: u64, time: Time) -> Option<RawEvent<'static>> {
+    let ev = j.get("Event")?;
+    let sys = ev.get("System")?;
+    let str_of = |node: Option<&J>| json_text(node).map(|v| Cow::Owned(v.text().into_owned()));
+    let mut data = Vec::new();
+    if let Some(J::Object(m)) = ev.get("EventData") {
+        for (k, v) in m {
+            match k.as_str() {
+                "#attributes" | "Binary" => {}
+                "Data" | "#text" => {
+                    // Unnamed <Data> elements: one value or an array of them.
+                    let inner = v.get("#text").unwrap_or(v);
+                    match inner {
+                        J::Array(items) => {
+                            for item in items {
+                                if let Some(val) = json_value(item) {
+                                    data.push((Cow::Borrowed(""), val));
+                                }
+                            }
+                        }
+                        other => {
+                            if let Some(val) = json_value(other) {
+                                data.push((Cow::Borrowed(""), val));
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(val) = json_value(v) {
+                        data.push((Cow::Owned(k.clone()), val));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(J::Object(m)) = ev.get("UserData") {
+        for (k, v) in m {
+            if k != "#attributes" {
+                flatten_user_data(k, v, &mut data);
+            }
+        }
+    }
+    Some(RawEvent {
+        provider: json_attr(sys.get("Provider"), "Name").map(Cow::Owned),
+        channel: str_of(sys.get("Channel")),
+        event_id: json_text(sys.get("EventID"))
+            .and_then(|v| v.as_u32())
+            .unwrap_or(0),
+        level: json_text(sys.get("Level"))
+            .and_then(|v| v.as_u32())
+            .and_then(|l| u8::try_from(l).ok()),
+        computer: str_of(sys.get("Computer")),
+        user_id: json_attr(sys.get("Security"), "UserID").map(Cow::Owned),
+        record_id: Some(record_id),
+        time,
+        data,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Template definitions and substitution values
+
+/// A piece of an element's text or attribute value in a template definition.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Lit(String),
+    Sub(u16),
+}
+
+/// A substitution in element content that the walker does not map: a nested fragment when the
+/// record fills it, placed under `path`.
+#[derive(Debug, Clone, PartialEq)]
+struct Opaque {
+    index: u16,
+    path: Vec<String>,
+}
+
+/// Where a template puts the fields padtriage reads. An empty `Vec<Part>` means absent.
+#[derive(Debug, Default, PartialEq)]
+struct TemplateMap {
+    provider: Vec<Part>,
+    event_id: Vec<Part>,
+    level: Vec<Part>,
+    channel: Vec<Part>,
+    computer: Vec<Part>,
+    user_id: Vec<Part>,
+    /// EventData `<Data Name=..>` and UserData leaves: (name, value).
+    data: Vec<(Vec<Part>, Vec<Part>)>,
+    opaque: Vec<Opaque>,
+}
+
+/// Walked templates of one chunk, by definition offset, then by the path they are placed under
+/// (empty for a record's own template). `None`: a shape the walker does not know.
+type Templates = HashMap<u32, Vec<(Vec<String>, Option<Arc<TemplateMap>>)>>;
+
+/// A template definition's identity across the chunks of a file, as the crate's own program
+/// store has it: GUID, body size and body checksum. Windows copies each template into every
+/// chunk, so one walk serves them all.
+type TemplateKey = ([u8; 16], u32, u32);
+
+/// A walked template shared across chunks, with the names its body refers to outside itself
+/// (they live elsewhere in each chunk, so they are checked in each).
+struct SharedTemplate {
+    prefix: Vec<String>,
+    external: Vec<(usize, String)>,
+    map: Arc<TemplateMap>,
+}
+
+type SharedTemplates = Mutex<HashMap<TemplateKey, Vec<SharedTemplate>>>;
+
+fn template_key(chunk: &[u8], offset: u32) -> Option<TemplateKey> {
+    let def = offset as usize;
+    let header = chunk.get(def.checked_add(4)?..def.checked_add(24)?)?;
+    let guid: [u8; 16] = header[..16].try_into().ok()?;
+    let size = u32::from_le_bytes(header[16..20].try_into().ok()?);
+    let body = chunk.get(def + 24..(def + 24).checked_add(size as usize)?)?;
+    Some((guid, size, evtx::checksum_ieee(body)))
+}
+
+fn template(
+    templates: &mut Templates,
+    shared: &SharedTemplates,
+    chunk: &[u8],
+    offset: u32,
+    prefix: &[String],
+) -> Option<Arc<TemplateMap>> {
+    let placed = templates.entry(offset).or_default();
+    if let Some((_, map)) = placed.iter().find(|(p, _)| p == prefix) {
+        return map.clone();
+    }
+    let key = template_key(chunk, offset);
+    let lock = || {
+        shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    let known = key.and_then(|key| {
+        lock().get(&key)?.iter().find_map(|t| {
+            let same_names = t
+                .external
+                .iter()
+                .all(|(at, name)| name_is(chunk, *at, name));
+            (t.prefix == prefix && same_names).then(|| Arc::clone(&t.map))
+        })
+    });
+    let map = match known {
+        Some(map) => Some(map),
+        None => walk_template(chunk, offset, prefix).map(|(map, external)| {
+            let map = Arc::new(map);
+            if let Some(key) = key {
+                lock().entry(key).or_default().push(SharedTemplate {
+                    prefix: prefix.to_vec(),
+                    external,
+                    map: Arc::clone(&map),
+                });
+            }
+            map
+        }),
+    };
+    placed.push((prefix.to_vec(), map.clone()));
+    map
+}
+
+/// A template instance: its definition offset and raw (type, bytes) values.
+struct Instance<'a> {
+    def_offset: u32,
+    values: Vec<(u8, &'a [u8])>,
+}
+
+/// Parse a BinXML stream `bytes` (a slice of `chunk`: a record's, or a nested fragment) that is
+/// one template instance: an optional fragment header, the TemplateInstance token, version,
+/// template id, definition offset, the definition itself when it is stored right here (its first
+/// use in the chunk), the substitution descriptors (size, type) and values, then nothing but an
+/// end-of-stream token. `None` for any other shape.
+fn parse_instance<'a>(chunk: &'a [u8], bytes: &'a [u8]) -> Option<Instance<'a>> {
+    // Offsets in the fragment are chunk offsets, so read it in place.
+    let start = (bytes.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
+    let end = start.checked_add(bytes.len())?;
+    let mut c = Cursor {
+        data: chunk.get(..end)?,
+        pos: start,
+    };
+    let mut token = c.u8()?;
+    if token == 0x0f {
+        c.bytes(3)?;
+        token = c.u8()?;
+    }
+    if token != 0x0c {
+        return None;
+    }
+    c.u8()?;
+    c.u32()?; // template id
+    let def_offset = c.u32()?;
+    if c.pos == def_offset as usize {
+        c.bytes(20)?; // next template offset, GUID
+        let size = c.u32()? as usize;
+        c.bytes(size)?;
+    }
+    let count = c.u32()? as usize;
+    let descriptors = c.bytes(count.checked_mul(4)?)?;
+    let mut values = Vec::with_capacity(count);
+    for d in descriptors.chunks_exact(4) {
+        let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
+        values.push((d[2], c.bytes(size)?));
+    }
+    // What follows must be the end: more tokens would be content the walker does not see.
+    if c.pos < end && c.u8()? != 0x00 {
+        return None;
+    }
+    Some(Instance { def_offset, values })
+}
+
+/// A bounds-checked little-endian reader over a chunk.
+struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let b = self.data.get(self.pos..end)?;
+        self.pos = end;
+        Some(b)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.bytes(1).map(|b| b[0])
+    }
+    fn u16(&mut self) -> Option<u16> {
+        self.bytes(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.bytes(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn utf16(&mut self, chars: usize) -> Option<String> {
+        let b = self.bytes(chars.checked_mul(2)?)?;
+        Some(we::decode_utf16le(b))
+    }
+    /// A name reference: the offset of a name structure in the chunk, stored right here when the
+    /// offset is the current position (its first use in the chunk).
+    fn name_ref(&mut self) -> Option<usize> {
+        let offset = self.u32()? as usize;
+        if offset == self.pos {
+            self.bytes(6)?; // next-name link and hash
+            let chars = usize::from(self.u16()?);
+            self.bytes(chars.checked_mul(2)?.checked_add(2)?)?;
+        }
+        Some(offset)
+    }
+}
+
+/// The name structure at `offset`: next link (4), hash (2), char count (2), UTF-16 chars.
+fn name_at(data: &[u8], offset: usize) -> Option<String> {
+    let mut c = Cursor {
+        data,
+        pos: offset.checked_add(6)?,
+    };
+    let chars = usize::from(c.u16()?);
+    c.utf16(chars)
+}
+
+/// Whether the name structure at `offset` spells `name`, compared in place.
+fn name_is(data: &[u8], offset: usize, name: &str) -> bool {
+    let mut c = Cursor {
+        data,
+        pos: offset.saturating_add(6),
+    };
+    let Some(chars) = c.u16() else { return false };
+    let Some(b) = c.bytes(usize::from(chars) * 2) else {
+        return false;
+    };
+    let units = b
+        .chunks_exact(2)
+        .map(|u| u16::from_le_bytes([u[0], u[1]]))
+        .take_while(|u| *u != 0);
+    units.eq(name.encode_utf16())
+}
+
+/// An element being walked.
+struct Elem {
+    name: Rc<str>,
+    attrs: Vec<(Rc<str>, Vec<Part>)>,
+    content: Vec<Part>,
+    has_children: bool,
+}
+
+/// Deepest element nesting the walker accepts.
+const MAX_DEPTH: usize = 64;
+
+/// Walk the template definition at `def_offset` in a chunk (header: next offset u32, GUID,
+/// data size u32; then BinXML whose element starts carry a dependency id) and note where the
+/// fields padtriage reads come from. `prefix` names the elements a nested fragment sits in;
+/// a record's own template (empty prefix) must be one `<Event>`. `None` for any shape the
+/// walker does not know.
+fn walk_template(
+    data: &[u8],
+    def_offset: u32,
+    prefix: &[String],
+) -> Option<(TemplateMap, Vec<(usize, String)>)> {
+    let def = def_offset as usize;
+    let size = Cursor {
+        data,
+        pos: def.checked_add(20)?,
+    }
+    .u32()? as usize;
+    let start = def.checked_add(24)?;
+    let end = start.checked_add(size)?;
+    let mut c = Cursor {
+        data: data.get(..end)?,
+        pos: start,
+    };
+    let mut map = TemplateMap::default();
+    let mut stack: Vec<Elem> = Vec::new();
+    let mut attr: Option<(Rc<str>, Vec<Part>)> = None;
+    let mut roots = 0;
+    let mut external = Vec::new();
+    // Each name once; names outside the body are noted: they must be the same wherever the walk
+    // is reused.
+    let mut names: Vec<(usize, Rc<str>)> = Vec::new();
+    let mut name = |c: &mut Cursor| -> Option<Rc<str>> {
+        let at = c.name_ref()?;
+        if let Some((_, n)) = names.iter().find(|(o, _)| *o == at) {
+            return Some(Rc::clone(n));
+        }
+        let n: Rc<str> = name_at(c.data, at)?.into();
+        if !(start..end).contains(&at) {
+            external.push((at, n.to_string()));
+        }
+        names.push((at, Rc::clone(&n)));
+        Some(n)
+    };
+
+    fn flush(attr: &mut Option<(Rc<str>, Vec<Part>)>, stack: &mut [Elem]) {
+        if let (Some(a), Some(top)) = (attr.take(), stack.last_mut()) {
+            top.attrs.push(a);
+        }
+    }
+    fn push_part(
+        part: Part,
+        attr: &mut Option<(Rc<str>, Vec<Part>)>,
+        stack: &mut [Elem],
+    ) -> Option<()> {
+        match attr {
+            Some((_, parts)) => parts.push(part),
+            None => stack.last_mut()?.content.push(part),
+        }
+        Some(())
+    }
+
+    while c.pos < end {
+        let token = c.u8()?;
+        match token {
+            0x00 => break,
+            0x0f => {
+                c.bytes(3)?;
+            }
+            0x01 | 0x41 => {
+                flush(&mut attr, &mut stack);
+                c.u16()?; // dependency id
+                c.u32()?; // data size
+                let name = name(&mut c)?;
+                if token == 0x41 {
+                    c.u32()?; // attribute list size
+                }
+                match stack.last_mut() {
+                    Some(parent) => parent.has_children = true,
+                    None => {
+                        roots += 1;
+                        if prefix.is_empty() && (roots > 1 || &*name != "Event") {
+                            return None;
+                        }
+                    }
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return None;
+                }
+                stack.push(Elem {
+                    name,
+                    attrs: Vec::new(),
+                    content: Vec::new(),
+                    has_children: false,
+                });
+            }
+            0x02 => flush(&mut attr, &mut stack),
+            0x03 | 0x04 => {
+                flush(&mut attr, &mut stack);
+                let elem = stack.pop()?;
+                finish(prefix, &stack, elem, &mut map);
+            }
+            0x05 | 0x45 => {
+                // Literal text in a definition is a length-prefixed UTF-16 string.
+                if c.u8()? != 0x01 {
+                    return None;
+                }
+                let chars = usize::from(c.u16()?);
+                let s = c.utf16(chars)?;
+                push_part(Part::Lit(s), &mut attr, &mut stack)?;
+            }
+            0x06 | 0x46 => {
+                flush(&mut attr, &mut stack);
+                stack.last()?;
+                attr = Some((name(&mut c)?, Vec::new()));
+            }
+            0x07 | 0x47 => {
+                let chars = usize::from(c.u16()?);
+                let s = c.utf16(chars)?;
+                push_part(Part::Lit(s), &mut attr, &mut stack)?;
+            }
+            0x08 | 0x48 => {
+                let ch = char::from_u32(u32::from(c.u16()?))?;
+                push_part(Part::Lit(ch.to_string()), &mut attr, &mut stack)?;
+            }
+            0x09 | 0x49 => {
+                let s = match &*name(&mut c)? {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    _ => return None,
+                };
+                push_part(Part::Lit(s.to_string()), &mut attr, &mut stack)?;
+            }
+            0x0a => {
+                name(&mut c)?;
+            }
+            0x0b => {
+                let chars = usize::from(c.u16()?);
+                c.bytes(chars.checked_mul(2)?)?;
+            }
+            0x0d | 0x0e => {
+                let index = c.u16()?;
+                c.u8()?; // value type
+                push_part(Part::Sub(index), &mut attr, &mut stack)?;
+            }
+            // Nested template instances and unknown tokens: leave it to the renderer.
+            _ => return None,
+        }
+    }
+    (roots > 0 && stack.is_empty()).then_some((map, external))
+}
+
+/// File a closed element's attributes and text into the map, by its path from the record's
+/// root: `prefix` (where a nested fragment sits), then the open elements.
+fn finish(prefix: &[String], open: &[Elem], elem: Elem, map: &mut TemplateMap) {
+    let depth = prefix.len() + open.len();
+    let at = |i: usize| -> &str {
+        match prefix.get(i) {
+            Some(p) => p,
+            None => open.get(i - prefix.len()).map_or("", |e| &e.name),
+        }
+    };
+    let attr = |name: &str| {
+        elem.attrs
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default()
+    };
+    let under = |section: &str| depth >= 2 && at(0) == "Event" && at(1) == section;
+    if depth == 2 && under("System") {
+        match &*elem.name {
+            "Provider" => map.provider = attr("Name"),
+            "EventID" => map.event_id = elem.content,
+            "Level" => map.level = elem.content,
+            "Channel" => map.channel = elem.content,
+            "Computer" => map.computer = elem.content,
+            "Security" => map.user_id = attr("UserID"),
+            _ => {}
+        }
+    } else if depth == 2 && under("EventData") {
+        if &*elem.name == "Data" {
+            map.data.push((attr("Name"), elem.content));
+        }
+    } else if under("UserData") && !elem.has_children {
+        map.data
+            .push((vec![Part::Lit(elem.name.to_string())], elem.content));
+    } else if depth == 0 || (depth == 1 && at(0) == "Event") || (depth == 2 && under("UserData")) {
+        // Event, System, EventData, UserData themselves: a substitution here is a fragment.
+        for p in &elem.content {
+            if let Part::Sub(index) = p {
+                let path = (0..depth)
+                    .map(|i| at(i).to_string())
+                    .chain([elem.name.to_string()])
+                    .collect();
+                map.opaque.push(Opaque {
+                    index: *index,
+                    path,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shared real-evtx folder: `<repo>/../shared` (CI, main checkout) or one level up (a
+    /// worktree under `<root>/wt/`).
+    pub(crate) fn real_evtx_dir() -> Option<std::path::PathBuf> {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        [
+            repo.join("../shared/real-evtx"),
+            repo.join("../../shared/real-evtx"),
+        ]
+        .into_iter()
+        .find(|p| p.is_dir())
+    }
+
+    fn ctx<'a>(name: &str, filter: &'a EventFilter, threads: usize) -> ReadCtx<'a> {
+        ReadCtx {
+            file: Arc::from(name),
+            size: 0,
+            mtime: None,
+            filter,
+            threads,
+        }
+    }
+
+    fn read(bytes: &[u8], threads: usize, path: Path) -> Parsed {
+        let filter = EventFilter::all();
+        read_evtx_via(bytes, &ctx("x.evtx", &filter, threads), path)
+    }
+
+    #[test]
+    fn fast_path_agrees_with_json_on_real_logs() {
+        let Some(dir) = real_evtx_dir() else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "shared/real-evtx is missing under CI"
+            );
+            eprintln!("skipped: shared/real-evtx not found");
+            return;
+        };
+        let mut compared = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "evtx") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let fast = read(&bytes, 2, Path::Fast);
+            let json = read(&bytes, 2, Path::Json);
+            // The whole report (counts, channels, time range, problems) and every kept event.
+            assert_eq!(
+                serde_json::to_value(&fast.report).unwrap(),
+                serde_json::to_value(&json.report).unwrap(),
+                "{path:?}"
+            );
+            assert_eq!(fast.events.len(), json.events.len());
+            for (a, b) in fast.events.iter().zip(&json.events) {
+                assert_eq!(
+                    serde_json::to_value(a).unwrap(),
+                    serde_json::to_value(b).unwrap(),
+                    "{path:?}"
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 1000, "only {compared} events compared");
+    }
+
+    #[test]
+    fn fast_path_needs_no_fallback_on_real_logs() {
+        let Some(dir) = real_evtx_dir() else {
+            eprintln!("skipped: shared/real-evtx not found");
+            return;
+        };
+        let filter = EventFilter::all();
+        let w = Work {
+            file: Arc::from("x"),
+            filter: &filter,
+            settings: Arc::new(ParserSettings::default()),
+            path: Path::Fast,
+            templates: SharedTemplates::default(),
+        };
+        // Intact logs: every chunk is read by the walker. (Dirty chunks, such as zeroed record
+        // slots before the free space, go through the crate and are covered by the count tests.)
+        for name in [
+            "security.evtx",
+            "security_bad_string_cache.evtx",
+            "Security_with_size_t.evtx",
+            "Security_short_selected.evtx",
+            "post-Security.evtx",
+            "2-vss_7-System.evtx",
+            "Application_no_crc32.evtx",
+            "sample-with-irregular-bool-values.evtx",
+        ] {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            let mut via_crate = Vec::new();
+            for (i, chunk) in bytes[FILE_HEADER_SIZE..].chunks(CHUNK_SIZE).enumerate() {
+                let o = process_chunk(
+                    &w,
+                    RawChunk {
+                        number: i as u64,
+                        bytes: chunk.to_vec(),
+                        len: chunk.len(),
+                    },
+                );
+                if o.via_crate {
+                    via_crate.push(i);
+                }
+            }
+            assert!(via_crate.is_empty(), "{name}: chunks {via_crate:?}");
+        }
+    }
+
+    #[test]
+    fn template_walker_reads_a_hand_built_definition() {
+        // <Event><System><EventID>%0</EventID><Channel>Security</Channel></System>
+        // <EventData><Data Name="X">%1</Data></EventData></Event>
+        let mut b = vec![0u8; 24];
+        let body_start = b.len();
+        let mut names: HashMap<&str, u32> = HashMap::new();
+        let mut name = |b: &mut Vec<u8>, s: &'static str| {
+            if let Some(off) = names.get(s) {
+                b.extend_from_slice(&off.to_le_bytes());
+                return;
+            }
+            let off = b.len() as u32 + 4;
+            names.insert(s, off);
+            b.extend_from_slice(&off.to_le_bytes());
+            b.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+            b.extend_from_slice(&(s.len() as u16).to_le_bytes());
+            for u in s.encode_utf16() {
+                b.extend_from_slice(&u.to_le_bytes());
+            }
+            b.extend_from_slice(&[0, 0]);
+        };
+        let open = |b: &mut Vec<u8>, attrs: bool| {
+            b.push(if attrs { 0x41 } else { 0x01 });
+            b.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
+        };
+        b.extend_from_slice(&[0x0f, 1, 1, 0]);
+        open(&mut b, false);
+        name(&mut b, "Event");
+        b.push(0x02);
+        open(&mut b, false);
+        name(&mut b, "System");
+        b.push(0x02);
+        open(&mut b, false);
+        name(&mut b, "EventID");
+        b.push(0x02);
+        b.extend_from_slice(&[0x0d, 0, 0, 0x06]);
+        b.push(0x04);
+        open(&mut b, false);
+        name(&mut b, "Channel");
+        b.push(0x02);
+        b.extend_from_slice(&[0x05, 0x01, 8, 0]);
+        for u in "Security".encode_utf16() {
+            b.extend_from_slice(&u.to_le_bytes());
+        }
+        b.push(0x04);
+        b.push(0x04); // </System>
+        open(&mut b, false);
+        name(&mut b, "EventData");
+        b.push(0x02);
+        open(&mut b, true);
+        name(&mut b, "Data");
+        b.extend_from_slice(&[0, 0, 0, 0]);
+        b.push(0x06);
+        name(&mut b, "Name");
+        b.extend_from_slice(&[0x05, 0x01, 1, 0, b'X', 0]);
+        b.push(0x02);
+        b.extend_from_slice(&[0x0e, 1, 0, 0x01]);
+        b.push(0x04);
+        b.push(0x04); // </EventData>
+        b.push(0x04); // </Event>
+        b.push(0x00);
+        let size = (b.len() - body_start) as u32;
+        b[20..24].copy_from_slice(&size.to_le_bytes());
+
+        let (map, _) = walk_template(&b, 0, &[]).expect("walks");
+        assert_eq!(map.event_id, vec![Part::Sub(0)]);
+        assert_eq!(map.channel, vec![Part::Lit("Security".into())]);
+        assert_eq!(
+            map.data,
+            vec![(vec![Part::Lit("X".into())], vec![Part::Sub(1)])]
+        );
+        // Cut short anywhere before the root closes, the walker gives up without panicking.
+        for short in 0..size - 1 {
+            let mut c = b.clone();
+            c[20..24].copy_from_slice(&short.to_le_bytes());
+            assert!(walk_template(&c, 0, &[]).is_none(), "{short}");
+        }
+        assert!(walk_template(&b, u32::MAX, &[]).is_none());
+    }
 }

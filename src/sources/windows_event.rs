@@ -1,3 +1,919 @@
 //! Maps one Windows event (from EVTX or an Event Viewer XML export) to a typed
 //! [`EventData`](crate::model::EventData): the channel/event-id selection and field typing shared
 //! by `evtx` and `event_xml`.
+//!
+//! Readers build a [`RawEvent`] (the System header plus EventData/UserData name/value pairs),
+//! ask [`select`] whether the record is one padtriage uses *before* building its strings, and
+//! hand the survivors to [`to_event_data`]. Selection is by the record's own `Channel`, never the
+//! file name: exported logs are often renamed.
+
+use crate::codes;
+use crate::model::{
+    AadEvent, DeviceRegEvent, Event, EventData, SecurityEvent, ServiceEvent, SourceRef, Time,
+};
+use regex::Regex;
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+pub const CHANNEL_SECURITY: &str = "Security";
+pub const CHANNEL_AAD: &str = "Microsoft-Windows-AAD/Operational";
+pub const CHANNEL_DEVICE_REG: &str = "Microsoft-Windows-User Device Registration/Admin";
+pub const CHANNEL_SYSTEM: &str = "System";
+pub const PROVIDER_SCM: &str = "Service Control Manager";
+
+/// Security logon events padtriage reads.
+pub const SECURITY_IDS: &[u32] = &[4624, 4625, 4648, 4634, 4647, 4672, 4740, 4776];
+
+/// Service Control Manager events about a service failing to start, stop or log on. 7041 (the
+/// service account lacks "Log on as a service") is included: it is the service-side twin of a
+/// logon-right failure.
+pub const SERVICE_IDS: &[u32] = &[7000, 7009, 7011, 7022, 7023, 7024, 7031, 7034, 7038, 7041];
+
+/// Names (lower case) that mark a System event as being about a Power Automate service.
+const PA_SERVICE_MARKERS: &[&str] = &[
+    "uiflowservice",
+    "uiflowagentlauncherservice",
+    "power automate",
+];
+
+/// One EventData/UserData value: text as rendered, or a number when the source kept its type
+/// (EVTX substitutions). Event XML exports only ever give text. EVTX text and hex numbers stay
+/// undecoded until read, so fields no mapper looks at cost nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Str(Cow<'a, str>),
+    /// UTF-16LE text as an EVTX record stores it (up to the first NUL).
+    Utf16(&'a [u8]),
+    UInt(u64),
+    Int(i64),
+    /// A HexInt32/HexInt64 value; its text is `0x` and lower-case hex, as Windows renders it.
+    Hex(u64),
+}
+
+/// UTF-16LE bytes up to the first NUL, with unpaired surrogates replaced.
+pub fn decode_utf16le(b: &[u8]) -> String {
+    let units = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|u| *u != 0);
+    // Most event text is ASCII: copy it byte for byte.
+    if let Some(ascii) = units
+        .clone()
+        .map(|u| u8::try_from(u).ok().filter(u8::is_ascii))
+        .collect::<Option<Vec<u8>>>()
+    {
+        if let Ok(s) = String::from_utf8(ascii) {
+            return s;
+        }
+    }
+    let mut s = String::with_capacity(b.len() / 2);
+    s.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+    s
+}
+
+impl Value<'_> {
+    /// The value as text (numbers in decimal, hex values as `0x…`).
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Value::Str(s) => Cow::Borrowed(s.as_ref()),
+            Value::Utf16(b) => Cow::Owned(decode_utf16le(b)),
+            Value::UInt(v) => Cow::Owned(v.to_string()),
+            Value::Int(v) => Cow::Owned(v.to_string()),
+            Value::Hex(v) => Cow::Owned(format!("0x{v:x}")),
+        }
+    }
+
+    /// The value as a 32-bit code: numbers that fit, negative 32-bit numbers as their two's
+    /// complement (NTSTATUS printed signed), and text in any spelling `codes::parse_status` reads.
+    pub fn as_u32(&self) -> Option<u32> {
+        match self {
+            Value::UInt(v) => u32::try_from(*v).ok(),
+            Value::Int(v) => {
+                if let Ok(u) = u32::try_from(*v) {
+                    Some(u)
+                } else {
+                    i32::try_from(*v).ok().map(|i| i as u32)
+                }
+            }
+            Value::Hex(v) => u32::try_from(*v).ok(),
+            Value::Str(s) => codes::parse_status(s),
+            Value::Utf16(b) => codes::parse_status(&decode_utf16le(b)),
+        }
+    }
+
+    fn is_number(&self) -> bool {
+        matches!(self, Value::UInt(_) | Value::Int(_) | Value::Hex(_))
+    }
+}
+
+/// A borrowed view of one Windows event: what the System header says plus the EventData
+/// (`<Data Name=..>`) or UserData leaf values, in document order. Unnamed `<Data>` elements have
+/// an empty name.
+#[derive(Debug, Clone)]
+pub struct RawEvent<'a> {
+    pub provider: Option<Cow<'a, str>>,
+    pub channel: Option<Cow<'a, str>>,
+    pub event_id: u32,
+    pub level: Option<u8>,
+    pub computer: Option<Cow<'a, str>>,
+    /// `System/Security/@UserID`.
+    pub user_id: Option<Cow<'a, str>>,
+    pub record_id: Option<u64>,
+    pub time: Time,
+    pub data: Vec<(Cow<'a, str>, Value<'a>)>,
+}
+
+impl<'a> RawEvent<'a> {
+    /// The first value with this name (exact match).
+    pub fn get(&self, name: &str) -> Option<&Value<'a>> {
+        self.data.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The value at 1-based `param{n}` or, failing that, at position `n`.
+    fn param(&self, n: usize) -> Option<&Value<'a>> {
+        self.get(&format!("param{n}"))
+            .or_else(|| self.data.get(n.wrapping_sub(1)).map(|(_, v)| v))
+    }
+}
+
+/// Which evidence family a record belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Security,
+    Aad,
+    DeviceRegistration,
+    Service,
+}
+
+/// Whether padtriage uses a record with this channel, provider and event id, and as what.
+/// Cheap: readers call it before building any other string of the record.
+pub fn select(channel: &str, provider: Option<&str>, event_id: u32) -> Option<Family> {
+    if channel.eq_ignore_ascii_case(CHANNEL_SECURITY) {
+        SECURITY_IDS.contains(&event_id).then_some(Family::Security)
+    } else if channel.eq_ignore_ascii_case(CHANNEL_AAD) {
+        Some(Family::Aad)
+    } else if channel.eq_ignore_ascii_case(CHANNEL_DEVICE_REG) {
+        Some(Family::DeviceRegistration)
+    } else if channel.eq_ignore_ascii_case(CHANNEL_SYSTEM) {
+        let scm = provider.is_some_and(|p| p.eq_ignore_ascii_case(PROVIDER_SCM));
+        (scm && SERVICE_IDS.contains(&event_id)).then_some(Family::Service)
+    } else {
+        None
+    }
+}
+
+/// The typed payload of a record padtriage uses, or `None` (the caller counts it as ignored).
+pub fn to_event_data(raw: &RawEvent<'_>) -> Option<EventData> {
+    let channel = raw.channel.as_deref()?;
+    match select(channel, raw.provider.as_deref(), raw.event_id)? {
+        Family::Security => Some(EventData::Security(security(raw))),
+        Family::Aad => Some(EventData::Aad(aad(raw))),
+        Family::DeviceRegistration => Some(EventData::DeviceRegistration(device_reg(raw))),
+        Family::Service => service(raw).map(EventData::Service),
+    }
+}
+
+/// [`to_event_data`] wrapped into a timeline [`Event`] at `source`.
+pub fn to_event(raw: &RawEvent<'_>, source: SourceRef) -> Option<Event> {
+    to_event_data(raw).map(|data| Event {
+        time: raw.time,
+        source,
+        data,
+    })
+}
+
+/// Trimmed text, with the placeholders Windows writes for "nothing" (`-`, empty, the null SID)
+/// turned into `None`.
+fn clean(s: Option<Cow<'_, str>>) -> Option<String> {
+    let s = s?;
+    let t = s.trim();
+    if t.is_empty() || t == "-" || t == "S-1-0-0" {
+        None
+    } else if t.len() == s.len() {
+        Some(s.into_owned())
+    } else {
+        Some(t.to_string())
+    }
+}
+
+fn security(raw: &RawEvent<'_>) -> SecurityEvent {
+    let mut ev = SecurityEvent {
+        event_id: raw.event_id,
+        computer: clean(raw.computer.clone()),
+        ..SecurityEvent::default()
+    };
+    // One pass over the fields (Security events carry up to ~30); the first of a name wins, and
+    // the older or rarer spelling of a field only fills in when the usual one is absent.
+    let (mut target_sid, mut workstation, mut package) = (None, None, None);
+    for (name, value) in &raw.data {
+        let slot = match name.as_ref() {
+            "SubjectUserName" => &mut ev.subject.name,
+            "SubjectDomainName" => &mut ev.subject.domain,
+            "SubjectUserSid" => &mut ev.subject.sid,
+            "TargetUserName" => &mut ev.target.name,
+            "TargetDomainName" => &mut ev.target.domain,
+            "TargetUserSid" => &mut ev.target.sid,
+            "TargetSid" => &mut target_sid,
+            "WorkstationName" => &mut ev.workstation,
+            "Workstation" => &mut workstation,
+            "AuthenticationPackageName" => &mut ev.auth_package,
+            "PackageName" => &mut package,
+            "FailureReason" => &mut ev.failure_reason,
+            "LogonProcessName" => &mut ev.logon_process,
+            "ProcessName" => &mut ev.process_name,
+            "IpAddress" => &mut ev.ip_address,
+            "TargetServerName" => &mut ev.target_server,
+            code => {
+                let slot = match code {
+                    "LogonType" => &mut ev.logon_type,
+                    "Status" => &mut ev.status,
+                    "SubStatus" => &mut ev.sub_status,
+                    _ => continue,
+                };
+                if slot.is_none() {
+                    *slot = value.as_u32();
+                }
+                continue;
+            }
+        };
+        if slot.is_none() {
+            *slot = clean(Some(value.text()));
+        }
+    }
+    ev.target.sid = ev.target.sid.or(target_sid);
+    ev.workstation = ev.workstation.or(workstation);
+    ev.auth_package = ev.auth_package.or(package);
+    if raw.event_id == 4740 {
+        // 4740 puts the caller computer in TargetDomainName; the locked account belongs to the
+        // account database that logged the event, named by the subject's domain.
+        ev.workstation = ev.target.domain.take().or(ev.workstation);
+        ev.target.domain = ev.subject.domain.clone();
+    }
+    ev
+}
+
+/// Field names compared without case, spaces or underscores (`Exit code` = `ExitCode`).
+fn norm(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// 0xCAA… (and 0x4AA…/0x8AA…) WAM/ADAL codes: facility bits 0xAA in the second and third nibble.
+fn is_caa_family(v: u32) -> bool {
+    (v >> 20) & 0xFF == 0xAA
+}
+
+static CODE_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|\s)Code:\s*([a-z][a-z_]*[a-z])\b").expect("static regex"));
+static UPN_LABELLED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:user identity|upn|user ?name|login hint|logon user)\s*[:=]\s*([A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
+    )
+    .expect("static regex")
+});
+static UPN_ANY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+        .expect("static regex")
+});
+static CORRELATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)correlation\s*id\s*[:=]?\s*\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+        .expect("static regex")
+});
+static OAUTH_WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z][a-z_]{2,63}$").expect("static regex"));
+
+/// Names of AAD fields that carry a numeric code.
+const AAD_CODE_FIELDS: &[&str] = &[
+    "error",
+    "errorcode",
+    "result",
+    "status",
+    "value",
+    "hresult",
+    "statuscode",
+    "code",
+];
+
+fn is_upn(s: &str) -> bool {
+    UPN_ANY.find(s).is_some_and(|m| m.as_str() == s)
+}
+
+fn aad(raw: &RawEvent<'_>) -> AadEvent {
+    let mut ev = AadEvent {
+        event_id: raw.event_id,
+        level: raw.level,
+        user_sid: clean(raw.user_id.clone()),
+        ..AadEvent::default()
+    };
+    let mut texts: Vec<String> = Vec::new();
+    for (name, value) in &raw.data {
+        let n = norm(name);
+        let text = value.text();
+        let t = text.trim();
+        if AAD_CODE_FIELDS.contains(&n.as_str()) {
+            if let Some(v) = value.as_u32() {
+                if is_caa_family(v) {
+                    ev.error_code.get_or_insert(v);
+                } else if v & 0x8000_0000 != 0 {
+                    ev.status.get_or_insert(v);
+                }
+                continue;
+            }
+            if OAUTH_WORD.is_match(t) {
+                ev.oauth_error.get_or_insert_with(|| t.to_string());
+            }
+        }
+        if n.contains("correlationid") && ev.correlation_id.is_none() {
+            ev.correlation_id = clean(Some(Cow::Borrowed(t.trim_matches(['{', '}']))));
+        }
+        if matches!(
+            n.as_str(),
+            "useridentity" | "upn" | "username" | "user" | "userprincipalname" | "loginhint"
+        ) && is_upn(t)
+        {
+            ev.upn.get_or_insert_with(|| t.to_string());
+        }
+        if !value.is_number() && !t.is_empty() && t != "-" && codes::parse_status(t).is_none() {
+            texts.push(t.replace("\r\n", "\n"));
+        }
+    }
+    let joined = texts.join(" | ");
+    for t in &texts {
+        for v in codes::find_aadsts(t) {
+            if !ev.aadsts.contains(&v) {
+                ev.aadsts.push(v);
+            }
+        }
+    }
+    if ev.oauth_error.is_none() {
+        ev.oauth_error = CODE_LINE.captures(&joined).map(|c| c[1].to_string());
+    }
+    if ev.upn.is_none() {
+        ev.upn = UPN_LABELLED
+            .captures(&joined)
+            .map(|c| c[1].to_string())
+            .or_else(|| UPN_ANY.find(&joined).map(|m| m.as_str().to_string()));
+    }
+    if ev.correlation_id.is_none() {
+        ev.correlation_id = CORRELATION.captures(&joined).map(|c| c[1].to_string());
+    }
+    ev.text = joined;
+    ev
+}
+
+static DEBUG_ERROR_PHASE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\berror ?phase\b"?\s*[:=]\s*"?([A-Za-z0-9_-]+)"#).expect("static regex")
+});
+static DEBUG_TENANT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\btenant ?type\b"?\s*[:=]\s*"?([A-Za-z0-9_-]+)"#).expect("static regex")
+});
+static DEBUG_REG_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\bregistration ?type\b"?\s*[:=]\s*"?([A-Za-z0-9_-]+)"#).expect("static regex")
+});
+static EXIT_CODE_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:exit|error) ?code\s*[:=]\s*(0x[0-9a-f]{1,8}|-?[0-9]{1,10})\b")
+        .expect("static regex")
+});
+static SERVER_ERROR_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)\bserver ?error(?: ?code)?\s*:\s*([^\r\n|]*[^\s|])").expect("static regex")
+});
+
+const DEVICE_REG_CODE_FIELDS: &[&str] = &[
+    "exitcode",
+    "errorcode",
+    "hresult",
+    "status",
+    "result",
+    "error",
+    "returncode",
+];
+
+fn device_reg(raw: &RawEvent<'_>) -> DeviceRegEvent {
+    let mut ev = DeviceRegEvent {
+        event_id: raw.event_id,
+        level: raw.level,
+        ..DeviceRegEvent::default()
+    };
+    let mut hresult_like = None;
+    for (i, (name, value)) in raw.data.iter().enumerate() {
+        let n = norm(name);
+        let text = value.text();
+        let t = text.trim();
+        let shown = if name.is_empty() {
+            format!("%{}", i + 1)
+        } else {
+            name.to_string()
+        };
+        ev.fields.push((shown, t.to_string()));
+        if DEVICE_REG_CODE_FIELDS.contains(&n.as_str()) && ev.exit_code.is_none() {
+            ev.exit_code = value.as_u32();
+        }
+        if hresult_like.is_none() && (value.is_number() || t.starts_with("0x")) {
+            hresult_like = value.as_u32().filter(|v| v & 0x8000_0000 != 0);
+        }
+        let useful = !t.is_empty() && t != "-";
+        match n.as_str() {
+            "servererror" | "servererrorcode" if useful => {
+                ev.server_error.get_or_insert_with(|| t.to_string());
+            }
+            "errorphase" if useful => {
+                ev.error_phase.get_or_insert_with(|| t.to_string());
+            }
+            "tenanttype" if useful => {
+                ev.tenant_type.get_or_insert_with(|| t.to_string());
+            }
+            "registrationtype" if useful => {
+                ev.registration_type.get_or_insert_with(|| t.to_string());
+            }
+            _ => {}
+        }
+    }
+    if ev.exit_code.is_none() {
+        ev.exit_code = hresult_like;
+    }
+    // 304/305 carry the same facts inside their message-like text ("Debug Output").
+    for (_, value) in &raw.data {
+        if value.is_number() {
+            continue;
+        }
+        let s = value.text();
+        let grab = |re: &Regex| re.captures(&s).map(|c| c[1].to_string());
+        if ev.error_phase.is_none() {
+            ev.error_phase = grab(&DEBUG_ERROR_PHASE);
+        }
+        if ev.tenant_type.is_none() {
+            ev.tenant_type = grab(&DEBUG_TENANT_TYPE);
+        }
+        if ev.registration_type.is_none() {
+            ev.registration_type = grab(&DEBUG_REG_TYPE);
+        }
+        if ev.exit_code.is_none() {
+            ev.exit_code = grab(&EXIT_CODE_TEXT).and_then(|c| codes::parse_status(&c));
+        }
+        if ev.server_error.is_none() {
+            ev.server_error = grab(&SERVER_ERROR_TEXT).filter(|s| s != "-");
+        }
+    }
+    ev
+}
+
+/// The 1-based parameter that carries the error of each Service Control Manager event.
+fn service_error_param(event_id: u32) -> Option<usize> {
+    match event_id {
+        7000 | 7023 | 7024 => Some(2),
+        7038 => Some(3),
+        _ => None,
+    }
+}
+
+/// `%%1069` (an unresolved Win32 message insert) or a plain number.
+fn win32_insert(s: &str) -> Option<u32> {
+    let s = s.trim();
+    let digits = s.strip_prefix("%%").unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn mentions_pa_service(s: &str) -> bool {
+    let l = s.to_lowercase();
+    PA_SERVICE_MARKERS.iter().any(|m| l.contains(m))
+}
+
+fn service(raw: &RawEvent<'_>) -> Option<ServiceEvent> {
+    let values: Vec<Cow<'_, str>> = raw.data.iter().map(|(_, v)| v.text()).collect();
+    let text = values
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    if !mentions_pa_service(&text) {
+        return None;
+    }
+    let service = values
+        .iter()
+        .map(|v| v.trim())
+        .find(|v| mentions_pa_service(v))
+        .map(str::to_string)
+        .or_else(|| clean(raw.param(1).map(Value::text)));
+    let error_code = if raw.event_id == 7041 {
+        // 7041 has no error parameter: its message is ERROR_LOGON_TYPE_NOT_GRANTED's text.
+        Some(1385)
+    } else {
+        service_error_param(raw.event_id).and_then(|n| {
+            let v = raw.param(n)?;
+            match v {
+                Value::Str(_) | Value::Utf16(_) => win32_insert(&v.text()),
+                _ => v.as_u32(),
+            }
+        })
+    };
+    Some(ServiceEvent {
+        event_id: raw.event_id,
+        provider: clean(raw.provider.clone()),
+        service,
+        error_code,
+        text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Loc;
+    use chrono::TimeZone;
+    use std::sync::Arc;
+
+    fn raw<'a>(channel: &'a str, id: u32, data: &[(&'a str, Value<'a>)]) -> RawEvent<'a> {
+        RawEvent {
+            provider: None,
+            channel: Some(Cow::Borrowed(channel)),
+            event_id: id,
+            level: Some(2),
+            computer: Some(Cow::Borrowed("RPA-VM01.contoso.com")),
+            user_id: None,
+            record_id: Some(42),
+            time: chrono::Utc.with_ymd_and_hms(2025, 6, 2, 13, 17, 5).unwrap(),
+            data: data
+                .iter()
+                .map(|(n, v)| (Cow::Borrowed(*n), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn s(v: &str) -> Value<'_> {
+        Value::Str(Cow::Borrowed(v))
+    }
+
+    #[test]
+    fn security_4625_is_typed() {
+        let r = raw(
+            "Security",
+            4625,
+            &[
+                ("SubjectUserSid", s("S-1-5-18")),
+                ("SubjectUserName", s("RPA-VM01$")),
+                ("SubjectDomainName", s("CONTOSO")),
+                ("TargetUserSid", s("S-1-0-0")),
+                ("TargetUserName", s("svc-rpa")),
+                ("TargetDomainName", s("-")),
+                ("Status", s("0xc000006d")),
+                ("FailureReason", s("%%2313")),
+                ("SubStatus", Value::UInt(0xC000_006A)),
+                ("LogonType", Value::UInt(10)),
+                ("LogonProcessName", s("User32 ")),
+                ("AuthenticationPackageName", s("Negotiate")),
+                ("WorkstationName", s("")),
+                ("ProcessName", s("C:\\Windows\\System32\\svchost.exe")),
+                ("IpAddress", s("10.0.0.5")),
+            ],
+        );
+        let Some(EventData::Security(e)) = to_event_data(&r) else {
+            panic!("not kept")
+        };
+        assert_eq!(e.event_id, 4625);
+        assert_eq!(e.subject.name.as_deref(), Some("RPA-VM01$"));
+        assert_eq!(e.target.name.as_deref(), Some("svc-rpa"));
+        assert_eq!(e.target.domain, None, "`-` is no domain");
+        assert_eq!(e.target.sid, None, "the null SID is no SID");
+        assert_eq!(e.status, Some(0xC000_006D));
+        assert_eq!(e.sub_status, Some(0xC000_006A));
+        assert_eq!(e.logon_type, Some(10));
+        assert_eq!(e.logon_process.as_deref(), Some("User32"));
+        assert_eq!(e.failure_reason.as_deref(), Some("%%2313"));
+        assert_eq!(e.workstation, None);
+        assert_eq!(e.ip_address.as_deref(), Some("10.0.0.5"));
+        assert_eq!(e.computer.as_deref(), Some("RPA-VM01.contoso.com"));
+    }
+
+    #[test]
+    fn security_selection_is_by_channel_and_id() {
+        assert!(to_event_data(&raw("Security", 4907, &[])).is_none());
+        assert!(to_event_data(&raw("Application", 4625, &[])).is_none());
+        let mut no_channel = raw("Security", 4625, &[]);
+        no_channel.channel = None;
+        assert!(to_event_data(&no_channel).is_none());
+        assert!(matches!(
+            to_event_data(&raw("security", 4648, &[("TargetServerName", s("srv01"))])),
+            Some(EventData::Security(SecurityEvent { target_server: Some(ref t), .. })) if t == "srv01"
+        ));
+    }
+
+    #[test]
+    fn security_4740_and_4776() {
+        let r = raw(
+            "Security",
+            4740,
+            &[
+                ("TargetUserName", s("svc-rpa")),
+                ("TargetDomainName", s("RPA-VM01")),
+                ("TargetSid", s("S-1-5-21-1-2-3-1106")),
+                ("SubjectDomainName", s("CONTOSO")),
+            ],
+        );
+        let Some(EventData::Security(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.target.name.as_deref(), Some("svc-rpa"));
+        assert_eq!(e.target.domain.as_deref(), Some("CONTOSO"));
+        assert_eq!(e.target.sid.as_deref(), Some("S-1-5-21-1-2-3-1106"));
+        assert_eq!(e.workstation.as_deref(), Some("RPA-VM01"));
+
+        let r = raw(
+            "Security",
+            4776,
+            &[
+                ("PackageName", s("MICROSOFT_AUTHENTICATION_PACKAGE_V1_0")),
+                ("TargetUserName", s("svc-rpa")),
+                ("Workstation", s("RPA-VM01")),
+                ("Status", s("0xc0000234")),
+            ],
+        );
+        let Some(EventData::Security(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.status, Some(0xC000_0234));
+        assert_eq!(e.workstation.as_deref(), Some("RPA-VM01"));
+        assert_eq!(
+            e.auth_package.as_deref(),
+            Some("MICROSOFT_AUTHENTICATION_PACKAGE_V1_0")
+        );
+    }
+
+    #[test]
+    fn aad_1098_decimal_error_and_text() {
+        let mut r = raw(
+            CHANNEL_AAD,
+            1098,
+            &[
+                ("Error", Value::UInt(3_399_811_100)),
+                ("ErrorMessage", s("Token broker operation failed.")),
+                (
+                    "AdditionalInformation",
+                    s("Operation name: GetTokenSilently, Error: -2146959355 (0x80080005)\r\nCode: invalid_grant\r\nDescription: AADSTS50126: Error validating credentials.\r\nCorrelation ID: c41d7e09-5a2b-4f8e-9d36-0b7e1a2c9f58\r\nLogged at WebAccountProcessor.cpp, line: 663."),
+                ),
+            ],
+        );
+        r.user_id = Some(Cow::Borrowed("S-1-12-1-1-2-3-4"));
+        let Some(EventData::Aad(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.error_code, Some(0xCAA5_001C));
+        assert_eq!(e.status, None);
+        assert_eq!(e.level, Some(2));
+        assert_eq!(e.oauth_error.as_deref(), Some("invalid_grant"));
+        assert_eq!(e.aadsts, vec![50126]);
+        assert_eq!(e.user_sid.as_deref(), Some("S-1-12-1-1-2-3-4"));
+        assert_eq!(
+            e.correlation_id.as_deref(),
+            Some("c41d7e09-5a2b-4f8e-9d36-0b7e1a2c9f58")
+        );
+        assert!(e
+            .text
+            .starts_with("Token broker operation failed. | Operation name"));
+    }
+
+    #[test]
+    fn aad_1097_informational_code_is_kept_as_warning() {
+        let mut r = raw(
+            CHANNEL_AAD,
+            1097,
+            &[
+                ("Error", s("0x8AA500DB")),
+                (
+                    "ErrorMessage",
+                    s("The cache has been partitioned successfully."),
+                ),
+            ],
+        );
+        r.level = Some(3);
+        let Some(EventData::Aad(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.error_code, Some(0x8AA5_00DB));
+        assert_eq!(e.level, Some(3));
+    }
+
+    #[test]
+    fn aad_status_events_and_oauth_errors() {
+        let r = raw(
+            CHANNEL_AAD,
+            1104,
+            &[
+                ("API", s("Get token")),
+                ("Result", Value::UInt(0xC000_005F)),
+            ],
+        );
+        let Some(EventData::Aad(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.status, Some(0xC000_005F));
+        assert_eq!(e.error_code, None);
+        assert_eq!(e.text, "Get token");
+
+        let r = raw(
+            CHANNEL_AAD,
+            1081,
+            &[
+                ("Error", s("invalid_grant")),
+                (
+                    "ErrorDescription",
+                    s("AADSTS50126: Error validating credentials due to invalid username or password. Trace ID: x"),
+                ),
+                ("CorrelationID", s("{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}")),
+            ],
+        );
+        let Some(EventData::Aad(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.oauth_error.as_deref(), Some("invalid_grant"));
+        assert_eq!(e.aadsts, vec![50126]);
+        assert_eq!(
+            e.correlation_id.as_deref(),
+            Some("0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0")
+        );
+
+        // 1085 as Event Viewer exports it (hex text), 1253 with a User Identity field.
+        let r = raw(CHANNEL_AAD, 1085, &[("Status", s("-1073445812"))]);
+        let Some(EventData::Aad(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.status, Some(0xC004_844C));
+        let r = raw(
+            CHANNEL_AAD,
+            1253,
+            &[
+                ("Result", s("0xc000006d")),
+                ("User Identity", s("svc-rpa@contoso.com")),
+                ("ErrorCode", s("invalid_grant")),
+            ],
+        );
+        let Some(EventData::Aad(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.upn.as_deref(), Some("svc-rpa@contoso.com"));
+        assert_eq!(e.status, Some(0xC000_006D));
+        assert_eq!(e.oauth_error.as_deref(), Some("invalid_grant"));
+    }
+
+    #[test]
+    fn aad_upn_from_text() {
+        let r = raw(
+            CHANNEL_AAD,
+            1088,
+            &[(
+                "ErrorDescription",
+                s("Realm discovery for user: UPN: a.b@fabrikam.onmicrosoft.com failed"),
+            )],
+        );
+        let Some(EventData::Aad(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.upn.as_deref(), Some("a.b@fabrikam.onmicrosoft.com"));
+    }
+
+    #[test]
+    fn device_registration_304_debug_output() {
+        let r = raw(
+            CHANNEL_DEVICE_REG,
+            304,
+            &[
+                ("", Value::UInt(0x801C_03F2)),
+                ("", s("DirectoryError")),
+                ("", s("Managed")),
+                ("", s("sync")),
+                (
+                    "",
+                    s("joinMode: Join\r\ndrsInstance: azure\r\nregistrationType: sync\r\ntenantType: Managed\r\nerrorPhase: join\r\nadalResponseCode: 0x0"),
+                ),
+            ],
+        );
+        let Some(EventData::DeviceRegistration(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.exit_code, Some(0x801C_03F2));
+        assert_eq!(e.error_phase.as_deref(), Some("join"));
+        assert_eq!(e.tenant_type.as_deref(), Some("Managed"));
+        assert_eq!(e.registration_type.as_deref(), Some("sync"));
+        assert_eq!(e.fields.len(), 5);
+        assert_eq!(e.fields[0], ("%1".to_string(), "2149319666".to_string()));
+
+        let r = raw(
+            CHANNEL_DEVICE_REG,
+            307,
+            &[("ExitCode", s("0x801c001d")), ("ServerError", s("-"))],
+        );
+        let Some(EventData::DeviceRegistration(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.exit_code, Some(0x801C_001D));
+        assert_eq!(e.server_error, None);
+
+        let r = raw(
+            CHANNEL_DEVICE_REG,
+            360,
+            &[("DeviceIsJoined", s("Not Tested")), ("AADPrt", s("No"))],
+        );
+        let Some(EventData::DeviceRegistration(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.exit_code, None);
+        assert_eq!(e.fields[1], ("AADPrt".to_string(), "No".to_string()));
+    }
+
+    #[test]
+    fn service_events_about_power_automate_only() {
+        let scm = |id, data: &[(&'static str, Value<'static>)]| {
+            let mut r = raw("System", id, data);
+            r.provider = Some(Cow::Borrowed(PROVIDER_SCM));
+            r
+        };
+        let r = scm(
+            7000,
+            &[
+                ("param1", s("Power Automate service")),
+                ("param2", s("%%1069")),
+            ],
+        );
+        let Some(EventData::Service(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.service.as_deref(), Some("Power Automate service"));
+        assert_eq!(e.error_code, Some(1069));
+        assert_eq!(e.provider.as_deref(), Some(PROVIDER_SCM));
+
+        let r = scm(
+            7038,
+            &[
+                ("param1", s("UIFlowService")),
+                ("param2", s("CONTOSO\\svc-rpa")),
+                ("param3", s("%%1326")),
+            ],
+        );
+        let Some(EventData::Service(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.error_code, Some(1326));
+
+        // 7009's numbers are a timeout, not an error.
+        let r = scm(
+            7009,
+            &[
+                ("param1", s("30000")),
+                ("param2", s("UIFlowAgentLauncherService")),
+            ],
+        );
+        let Some(EventData::Service(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.service.as_deref(), Some("UIFlowAgentLauncherService"));
+        assert_eq!(e.error_code, None);
+
+        let r = scm(
+            7041,
+            &[("param1", s("UIFlowService")), ("param2", s("svc"))],
+        );
+        assert!(matches!(
+            to_event_data(&r),
+            Some(EventData::Service(ServiceEvent {
+                error_code: Some(1385),
+                ..
+            }))
+        ));
+
+        // Other services, other providers, other ids: not kept.
+        assert!(to_event_data(&scm(
+            7000,
+            &[("param1", s("Spooler")), ("param2", s("%%1069"))]
+        ))
+        .is_none());
+        assert!(to_event_data(&scm(7036, &[("param1", s("Power Automate service"))])).is_none());
+        assert!(to_event_data(&raw("System", 7000, &[("param1", s("UIFlowService"))])).is_none());
+    }
+
+    #[test]
+    fn to_event_carries_the_source() {
+        let r = raw("Security", 4624, &[("LogonType", Value::UInt(2))]);
+        let source = SourceRef {
+            file: Arc::from("Security.evtx"),
+            loc: Loc::Record(42),
+        };
+        let ev = to_event(&r, source.clone()).unwrap();
+        assert_eq!(ev.source, source);
+        assert_eq!(ev.time, r.time);
+    }
+
+    #[test]
+    fn values_convert_to_codes() {
+        assert_eq!(Value::Int(-1_073_741_715).as_u32(), Some(0xC000_006D));
+        assert_eq!(Value::Int(-5_000_000_000).as_u32(), None);
+        assert_eq!(s("0xC000015B").as_u32(), Some(0xC000_015B));
+        assert_eq!(s("text").as_u32(), None);
+        assert!(is_caa_family(0xCAA2_000C) && is_caa_family(0x4AA9_0010));
+        assert!(!is_caa_family(0xC000_006D) && !is_caa_family(0x801C_03F2));
+    }
+}
