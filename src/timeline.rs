@@ -151,7 +151,7 @@ pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed
         FileKind::PadLog => sources::padlog::read_padlog(BufReader::new(reader), &ctx),
         FileKind::PortalError => sources::run_records::read_portal_error(reader, &ctx),
         FileKind::FlowSessions => sources::run_records::read_flow_sessions(reader, &ctx),
-        FileKind::Zip | FileKind::Skipped => {
+        FileKind::Zip | FileKind::Other | FileKind::Skipped => {
             let mut report = FileReport::new(input.path.clone(), input.kind, input.size);
             report.skipped = Some("not an evidence file".into());
             Parsed::new(report)
