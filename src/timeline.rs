@@ -346,6 +346,12 @@ fn security_summary(s: &crate::model::SecurityEvent) -> String {
     if let Some(st) = s.status.filter(|v| *v != 0) {
         out.push_str(&format!(" status {}", codes::describe_hex(st)));
     }
+    // For a missing logon right, the logon type tells which right.
+    if s.status == Some(0xC000_015B) || s.sub_status == Some(0xC000_015B) {
+        if let Some((allow, deny)) = s.logon_type.and_then(codes::logon_right_for_type) {
+            out.push_str(&format!(" [needs '{allow}', and no '{deny}']"));
+        }
+    }
     if let Some(st) = s.sub_status.filter(|v| *v != 0) {
         out.push_str(&format!(" substatus {}", codes::describe_hex(st)));
     }

@@ -219,6 +219,14 @@ pub fn evaluate(rule: &Rule, ctx: &Context) -> CauseResult {
     for spec in &rule.evidence {
         if spec.absent {
             let Some(src) = spec.covered_by else { continue };
+            // "No failure of the connection user" means nothing when the user is unknown.
+            let user_scoped = spec
+                .matchers()
+                .iter()
+                .any(|m| m.user.unwrap_or_else(|| default_scope(&m.kind)) != UserScope::Any);
+            if user_scoped && ctx.run.user.is_none() {
+                continue;
+            }
             if item_holds(spec, ctx).is_some() {
                 continue;
             }

@@ -4,7 +4,7 @@
 
 use crate::diagnose::verdict::{CauseResult, Verdict};
 use crate::diagnose::{RunDiagnosis, SCHEMA_VERSION};
-use crate::model::{FileReport, Problem};
+use crate::model::{FileKind, FileReport, Problem};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -26,6 +26,8 @@ pub struct InputSummary {
     pub files_read: usize,
     pub files_partial: usize,
     pub files_skipped: usize,
+    /// Files that are not evidence (a README, a screenshot): listed, not read.
+    pub files_other: usize,
     pub records_read: u64,
     pub records_unreadable: u64,
 }
@@ -41,7 +43,8 @@ pub struct FileProblem {
 
 impl Analysis {
     pub fn new(bundle: String, runs: Vec<RunDiagnosis>, files: &[FileReport]) -> Self {
-        let skipped = files.iter().filter(|f| f.skipped.is_some()).count();
+        let other = files.iter().filter(|f| f.kind == FileKind::Other).count();
+        let skipped = files.iter().filter(|f| f.skipped.is_some()).count() - other;
         let partial = files
             .iter()
             .filter(|f| f.skipped.is_none() && f.is_partial())
@@ -52,9 +55,10 @@ impl Analysis {
             bundle,
             runs,
             input: InputSummary {
-                files_read: files.len() - skipped,
+                files_read: files.len() - skipped - other,
                 files_partial: partial,
                 files_skipped: skipped,
+                files_other: other,
                 records_read: files.iter().map(|f| f.records).sum(),
                 records_unreadable: files.iter().map(|f| f.errors).sum(),
             },
@@ -211,20 +215,21 @@ pub fn text(a: &Analysis, style: Style, out: &mut dyn Write) -> io::Result<()> {
             cause_detail(c, style, out)?;
         }
     }
-    if a.input.files_partial + a.input.files_skipped > 0 {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{}",
-            style.bold(&format!(
-                "Input: {} files read, {} partly, {} skipped; {} records read, {} unreadable",
-                a.input.files_read,
-                a.input.files_partial,
-                a.input.files_skipped,
-                a.input.records_read,
-                a.input.records_unreadable
-            ))
-        )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "Input: {} files read ({} only partly), {} skipped, {} not evidence; {} records read, {} unreadable",
+            a.input.files_read,
+            a.input.files_partial,
+            a.input.files_skipped,
+            a.input.files_other,
+            a.input.records_read,
+            a.input.records_unreadable
+        ))
+    )?;
+    {
         for p in &a.problems {
             let why = p
                 .skipped
