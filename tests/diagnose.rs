@@ -409,8 +409,18 @@ fn unrelated_failures_get_no_cause() {
 fn absence_says_nothing_when_the_user_is_unknown() {
     // A run with no user anywhere and a Security log with no failed logon at all.
     let d = run_all(
-        vec![pad_error("2025-06-02T13:17:05Z", 40, "WindowsIdentityIncorrect", &[], None)],
-        vec![security_report("2025-06-02T08:00:00Z", "2025-06-02T14:00:00Z", 0)],
+        vec![pad_error(
+            "2025-06-02T13:17:05Z",
+            40,
+            "WindowsIdentityIncorrect",
+            &[],
+            None,
+        )],
+        vec![security_report(
+            "2025-06-02T08:00:00Z",
+            "2025-06-02T14:00:00Z",
+            0,
+        )],
         RunHint::default(),
     );
     assert_eq!(d[0].user, None);

@@ -207,11 +207,8 @@ pub fn text(a: &Analysis, style: Style, out: &mut dyn Write) -> io::Result<()> {
                 )?;
             }
         }
-        for c in r
-            .causes
-            .iter()
-            .filter(|c| c.verdict != Verdict::RuledOut || !c.evidence.is_empty())
-        {
+        // Ruled-out causes keep to their table line (the JSON has their full evidence).
+        for c in r.causes.iter().filter(|c| c.verdict != Verdict::RuledOut) {
             cause_detail(c, style, out)?;
         }
     }
