@@ -62,7 +62,7 @@ pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions
     let bar = if opts.progress && !inputs.is_empty() {
         let b = ProgressBar::new(total);
         if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} reading {pos}/{len} files... [{bar:30}] {binary_bytes}/{binary_total_bytes} {msg}",
+            "{spinner} reading [{bar:30}] {binary_bytes}/{binary_total_bytes} ({elapsed}) {msg}",
         ) {
             b.set_style(style.progress_chars("=> "));
         }
