@@ -302,6 +302,9 @@ pub enum FileKind {
     PortalError,
     FlowSessions,
     Zip,
+    /// Recognised as not evidence (a README, a screenshot): listed, not read, not a problem.
+    Other,
+    /// Evidence-like but not read (damaged, empty, refused by a limit, unreadable).
     Skipped,
 }
 
@@ -315,6 +318,7 @@ impl FileKind {
             FileKind::PortalError => "portal_error",
             FileKind::FlowSessions => "flow_sessions",
             FileKind::Zip => "zip",
+            FileKind::Other => "other",
             FileKind::Skipped => "skipped",
         }
     }
@@ -394,9 +398,12 @@ impl FileReport {
         }
     }
 
-    /// True when part of the file could not be read.
+    /// True when part of the file could not be read. Files that are not evidence at all
+    /// (`FileKind::Other`) are listed but do not make a bundle partial.
     pub fn is_partial(&self) -> bool {
-        self.errors > 0 || !self.problems.is_empty() || self.skipped.is_some()
+        self.errors > 0
+            || !self.problems.is_empty()
+            || (self.skipped.is_some() && self.kind != FileKind::Other)
     }
 }
 

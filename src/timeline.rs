@@ -62,7 +62,7 @@ pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions
     let bar = if opts.progress && !inputs.is_empty() {
         let b = ProgressBar::new(total);
         if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} reading {pos}/{len} files... [{bar:30}] {binary_bytes}/{binary_total_bytes} {msg}",
+            "{spinner} reading [{bar:30}] {binary_bytes}/{binary_total_bytes} ({elapsed}) {msg}",
         ) {
             b.set_style(style.progress_chars("=> "));
         }
@@ -151,7 +151,7 @@ pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed
         FileKind::PadLog => sources::padlog::read_padlog(BufReader::new(reader), &ctx),
         FileKind::PortalError => sources::run_records::read_portal_error(reader, &ctx),
         FileKind::FlowSessions => sources::run_records::read_flow_sessions(reader, &ctx),
-        FileKind::Zip | FileKind::Skipped => {
+        FileKind::Zip | FileKind::Other | FileKind::Skipped => {
             let mut report = FileReport::new(input.path.clone(), input.kind, input.size);
             report.skipped = Some("not an evidence file".into());
             Parsed::new(report)
@@ -345,6 +345,12 @@ fn security_summary(s: &crate::model::SecurityEvent) -> String {
     }
     if let Some(st) = s.status.filter(|v| *v != 0) {
         out.push_str(&format!(" status {}", codes::describe_hex(st)));
+    }
+    // For a missing logon right, the logon type tells which right.
+    if s.status == Some(0xC000_015B) || s.sub_status == Some(0xC000_015B) {
+        if let Some((allow, deny)) = s.logon_type.and_then(codes::logon_right_for_type) {
+            out.push_str(&format!(" [needs '{allow}', and no '{deny}']"));
+        }
     }
     if let Some(st) = s.sub_status.filter(|v| *v != 0) {
         out.push_str(&format!(" substatus {}", codes::describe_hex(st)));

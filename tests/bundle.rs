@@ -131,7 +131,12 @@ fn folder_with_every_kind_and_junk() {
             "settings.json"
         ]
     );
-    assert!(b.skipped.iter().all(|r| r.kind == FileKind::Skipped));
+    // Junk is listed as "other" (not evidence, not a problem); an empty log is a skipped input.
+    let kind = |p: &str| b.skipped.iter().find(|r| r.path == p).map(|r| r.kind);
+    assert_eq!(kind("PAD/empty.log"), Some(FileKind::Skipped));
+    for junk in ["notes.txt", "screenshot.png", "settings.json"] {
+        assert_eq!(kind(junk), Some(FileKind::Other), "{junk}");
+    }
     assert_eq!(why(&b, "PAD/empty.log"), "empty file (0 bytes)");
     assert!(why(&b, "notes.txt").starts_with(
         "not a recognised evidence kind: looks like text (first line: \"Customer says it worked yesterday.\")"
@@ -263,7 +268,7 @@ fn sniff_recognises_each_kind_by_content_not_name() {
     assert_eq!(k(bare.as_bytes(), "q.txt"), FileKind::EventXml);
 
     let s = sniff(b"<html><body>hi</body></html>", "events.xml");
-    assert_eq!(s.kind, FileKind::Skipped);
+    assert_eq!(s.kind, FileKind::Other);
     assert!(s.why.unwrap().contains("looks like XML"));
     // The name only explains what the content could not.
     let s = sniff(&[0x13, 0x37, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8], "Security.evtx");

@@ -371,12 +371,12 @@ fn a_verdict_never_rests_on_a_record_that_failed_to_parse() {
     let s = cut.to_str().unwrap();
     let text = String::from_utf8(run(&["analyze", s]).stdout).unwrap();
     let input = text
-        .find("Input: 1 files read (1 partly), 0 skipped; 2 records read, 1 unreadable.")
+        .find("Input: 1 files read (1 only partly), 0 skipped, 0 not evidence; 2 records read, 1 unreadable.")
         .unwrap_or_else(|| panic!("{text}"));
     assert!(input < text.find("Run 1 of 1").unwrap(), "{text}");
     let md = String::from_utf8(run(&["analyze", s, "--format", "markdown"]).stdout).unwrap();
     let input = md
-        .find("> **Input: 1 files read (1 partly)")
+        .find("> **Input: 1 files read (1 only partly)")
         .unwrap_or_else(|| panic!("{md}"));
     assert!(input < md.find("### Run 1").unwrap(), "{md}");
     assert!(md.contains("### Unreadable input\n\n- `UIFlowService.log` (pad_log): "));

@@ -404,3 +404,26 @@ fn unrelated_failures_get_no_cause() {
     // SessionHasLoggedOff is not a run error padtriage looks for in PAD logs.
     assert!(d.is_empty());
 }
+
+#[test]
+fn absence_says_nothing_when_the_user_is_unknown() {
+    // A run with no user anywhere and a Security log with no failed logon at all.
+    let d = run_all(
+        vec![pad_error(
+            "2025-06-02T13:17:05Z",
+            40,
+            "WindowsIdentityIncorrect",
+            &[],
+            None,
+        )],
+        vec![security_report(
+            "2025-06-02T08:00:00Z",
+            "2025-06-02T14:00:00Z",
+            0,
+        )],
+        RunHint::default(),
+    );
+    assert_eq!(d[0].user, None);
+    assert_eq!(verdict_of(&d[0], "credentials-mismatch"), Verdict::Unknown);
+    assert_eq!(verdict_of(&d[0], "logon-right-missing"), Verdict::Unknown);
+}

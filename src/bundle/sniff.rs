@@ -27,6 +27,14 @@ impl Sniffed {
             why: Some(why.into()),
         }
     }
+
+    /// Readable, but not evidence padtriage knows.
+    fn other(why: impl Into<String>) -> Self {
+        Sniffed {
+            kind: FileKind::Other,
+            why: Some(why.into()),
+        }
+    }
 }
 
 const EVTX_MAGIC: &[u8] = b"ElfFile\0";
@@ -67,20 +75,21 @@ pub fn sniff(head: &[u8], name: &str) -> Sniffed {
     let decoded = text::decode(head);
     let text = decoded.text.trim_start_matches('\u{feff}');
     if looks_binary(text) {
-        let why = if lower_name.ends_with(".evtx") {
-            "named .evtx but has no EVTX signature (`ElfFile`): damaged or not an event log"
-                .to_string()
+        return if lower_name.ends_with(".evtx") {
+            Sniffed::skipped(
+                "named .evtx but has no EVTX signature (`ElfFile`): damaged or not an event log",
+            )
         } else if lower_name.ends_with(".zip") {
-            "named .zip but is not a zip archive (no `PK` signature): damaged or incomplete \
-             download"
-                .to_string()
+            Sniffed::skipped(
+                "named .zip but is not a zip archive (no `PK` signature): damaged or incomplete \
+                 download",
+            )
         } else {
-            format!(
+            Sniffed::other(format!(
                 "not a recognised evidence kind: looks like binary data (starts with {}); {ACCEPTED}",
                 hex_prefix(head)
-            )
+            ))
         };
-        return Sniffed::skipped(why);
     }
 
     if looks_like_event_xml(text) {
@@ -102,7 +111,7 @@ pub fn sniff(head: &[u8], name: &str) -> Sniffed {
 
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
-        return Sniffed::skipped("contains only blank space");
+        return Sniffed::other("contains only blank space");
     }
     let shape = if trimmed.starts_with('{') || trimmed.starts_with('[') {
         "JSON"
@@ -111,7 +120,7 @@ pub fn sniff(head: &[u8], name: &str) -> Sniffed {
     } else {
         "text"
     };
-    Sniffed::skipped(format!(
+    Sniffed::other(format!(
         "not a recognised evidence kind: looks like {shape} (first line: \"{}\"); {ACCEPTED}",
         first_line(trimmed)
     ))

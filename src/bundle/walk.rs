@@ -390,9 +390,9 @@ impl Walker<'_> {
                 let container = Arc::new(Container::Disk(path.to_path_buf()));
                 self.walk_zip(container, &display, 1, size);
             }
-            FileKind::Skipped => {
+            FileKind::Skipped | FileKind::Other => {
                 let why = sniffed.why.unwrap_or_default();
-                self.skip(display, FileKind::Skipped, size, why, Vec::new());
+                self.skip(display, sniffed.kind, size, why, Vec::new());
             }
             kind => match self.charge(size) {
                 Ok(()) => self.inputs.push(Input {
@@ -541,9 +541,9 @@ impl Walker<'_> {
         let sniffed = sniff(&head, base);
         match sniffed.kind {
             FileKind::Zip => self.nested_zip(src, member, path, depth, problems),
-            FileKind::Skipped => {
+            FileKind::Skipped | FileKind::Other => {
                 let why = sniffed.why.unwrap_or_default();
-                self.skip(path, FileKind::Skipped, size, why, problems);
+                self.skip(path, sniffed.kind, size, why, problems);
             }
             kind => match self.charge(size) {
                 Ok(()) => self.inputs.push(Input {

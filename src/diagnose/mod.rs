@@ -69,7 +69,7 @@ fn source_of(f: &FileReport) -> Vec<EvidenceSource> {
         FileKind::Dsregcmd => vec![EvidenceSource::Dsregcmd],
         FileKind::PadLog => vec![EvidenceSource::PadLog],
         FileKind::PortalError | FileKind::FlowSessions => vec![EvidenceSource::RunRecord],
-        FileKind::Zip | FileKind::Skipped => Vec::new(),
+        FileKind::Zip | FileKind::Other | FileKind::Skipped => Vec::new(),
     }
 }
 

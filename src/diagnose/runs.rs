@@ -150,19 +150,7 @@ pub fn find_runs(events: &[Event], snapshots: &[DsregSnapshot], hint: &RunHint) 
             .position(|r| (r.time - at).num_seconds().abs() <= 300);
         let mut run = match near {
             Some(i) => runs.swap_remove(i),
-            None => Run {
-                time: at,
-                error_code: String::new(),
-                ntstatus: Vec::new(),
-                user: None,
-                user_basis: UserBasis::Unknown,
-                user_note: None,
-                machine: None,
-                correlation_id: None,
-                sources: Vec::new(),
-                time_is_estimate: false,
-                credential_error: true,
-            },
+            None => Run::empty(at, false),
         };
         if let Some(e) = &hint.error {
             run.error_code = codes::pad_run_error(e).unwrap_or(e).to_string();
@@ -216,20 +204,27 @@ fn same_failure(r: &Run, c: &Candidate) -> bool {
     }
 }
 
+impl Run {
+    /// A run at `time` that no record describes yet.
+    fn empty(time: Time, time_is_estimate: bool) -> Run {
+        Run {
+            time,
+            error_code: String::new(),
+            ntstatus: Vec::new(),
+            user: None,
+            user_basis: UserBasis::Unknown,
+            user_note: None,
+            machine: None,
+            correlation_id: None,
+            sources: Vec::new(),
+            time_is_estimate,
+            credential_error: false,
+        }
+    }
+}
+
 fn new_run(c: &Candidate) -> Run {
-    let mut r = Run {
-        time: c.ev.time,
-        error_code: String::new(),
-        ntstatus: Vec::new(),
-        user: None,
-        user_basis: UserBasis::Unknown,
-        user_note: None,
-        machine: None,
-        correlation_id: None,
-        sources: Vec::new(),
-        time_is_estimate: c.estimate,
-        credential_error: false,
-    };
+    let mut r = Run::empty(c.ev.time, c.estimate);
     absorb(&mut r, c);
     r
 }

@@ -6,6 +6,7 @@ use super::rules::{
     Collect, Cond, EvidenceSource, EvidenceSpec, Matcher, Rule, Strength, UserScope,
 };
 use super::runs::Run;
+use crate::identity::Form;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -44,7 +45,7 @@ pub struct CollectItem {
     pub source: &'static str,
     pub command: String,
     pub why: String,
-    /// True when the bundle has no such evidence (or none covering the run's time).
+    /// True when the bundle has no evidence of this kind at all.
     pub missing: bool,
 }
 
@@ -100,6 +101,9 @@ fn user_ok(scope: UserScope, run: &Run, fact: &Fact) -> bool {
             _ => false,
         },
         UserScope::RunOrUnknown => match (&run.user, &fact.user) {
+            // A bare SID cannot be told apart from the run's user when no SID of theirs is
+            // known (the logon that would prove it may lie outside the window read).
+            (Some(set), Some(u)) if u.form == Form::Sid && set.sids().next().is_none() => true,
             (Some(set), Some(u)) => set.matches(u),
             (_, None) => true,
             (None, Some(_)) => false,
@@ -215,6 +219,14 @@ pub fn evaluate(rule: &Rule, ctx: &Context) -> CauseResult {
     for spec in &rule.evidence {
         if spec.absent {
             let Some(src) = spec.covered_by else { continue };
+            // "No failure of the connection user" means nothing when the user is unknown.
+            let user_scoped = spec
+                .matchers()
+                .iter()
+                .any(|m| m.user.unwrap_or_else(|| default_scope(&m.kind)) != UserScope::Any);
+            if user_scoped && ctx.run.user.is_none() {
+                continue;
+            }
             if item_holds(spec, ctx).is_some() {
                 continue;
             }
@@ -308,7 +320,7 @@ fn collect_items(items: &[Collect], cov: &Coverage) -> Vec<CollectItem> {
             source: c.source.as_str(),
             command: c.command.clone(),
             why: c.why.clone(),
-            missing: !cov.complete.contains(&c.source),
+            missing: !cov.present.contains(&c.source),
         })
         .collect();
     if out.iter().any(|c| c.missing) {

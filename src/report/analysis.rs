@@ -4,7 +4,7 @@
 
 use crate::diagnose::verdict::{CauseResult, Verdict};
 use crate::diagnose::{RunDiagnosis, SCHEMA_VERSION};
-use crate::model::{FileReport, Problem};
+use crate::model::{FileKind, FileReport, Problem};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -26,6 +26,8 @@ pub struct InputSummary {
     pub files_read: usize,
     pub files_partial: usize,
     pub files_skipped: usize,
+    /// Files that are not evidence (a README, a screenshot): listed, not read.
+    pub files_other: usize,
     pub records_read: u64,
     pub records_unreadable: u64,
 }
@@ -72,7 +74,8 @@ impl FileProblem {
 
 impl Analysis {
     pub fn new(bundle: String, runs: Vec<RunDiagnosis>, files: &[FileReport]) -> Self {
-        let skipped = files.iter().filter(|f| f.skipped.is_some()).count();
+        let other = files.iter().filter(|f| f.kind == FileKind::Other).count();
+        let skipped = files.iter().filter(|f| f.skipped.is_some()).count() - other;
         let partial = files
             .iter()
             .filter(|f| f.skipped.is_none() && f.is_partial())
@@ -83,9 +86,10 @@ impl Analysis {
             bundle,
             runs,
             input: InputSummary {
-                files_read: files.len() - skipped,
+                files_read: files.len() - skipped - other,
                 files_partial: partial,
                 files_skipped: skipped,
+                files_other: other,
                 records_read: files.iter().map(|f| f.records).sum(),
                 records_unreadable: files.iter().map(|f| f.errors).sum(),
             },
@@ -106,8 +110,14 @@ impl Analysis {
     pub fn input_line(&self) -> String {
         let i = &self.input;
         format!(
-            "Input: {} files read ({} partly), {} skipped; {} records read, {} unreadable",
-            i.files_read, i.files_partial, i.files_skipped, i.records_read, i.records_unreadable
+            "Input: {} files read ({} only partly), {} skipped, {} not evidence; {} records read, \
+             {} unreadable",
+            i.files_read,
+            i.files_partial,
+            i.files_skipped,
+            i.files_other,
+            i.records_read,
+            i.records_unreadable
         )
     }
 
@@ -249,20 +259,15 @@ pub fn text(a: &Analysis, style: Style, out: &mut dyn Write) -> io::Result<()> {
                 )?;
             }
         }
-        for c in r
-            .causes
-            .iter()
-            .filter(|c| c.verdict != Verdict::RuledOut || !c.evidence.is_empty())
-        {
+        // Ruled-out causes keep to their table line (the JSON has their full evidence).
+        for c in r.causes.iter().filter(|c| c.verdict != Verdict::RuledOut) {
             cause_detail(c, style, out)?;
         }
     }
-    if a.input_incomplete() {
-        writeln!(out)?;
-        writeln!(out, "{}", style.bold(&a.input_line()))?;
-        for p in &a.problems {
-            writeln!(out, "  {} ({}): {}", p.path, p.kind, p.why())?;
-        }
+    writeln!(out)?;
+    writeln!(out, "{}", style.bold(&a.input_line()))?;
+    for p in &a.problems {
+        writeln!(out, "  {} ({}): {}", p.path, p.kind, p.why())?;
     }
     Ok(())
 }

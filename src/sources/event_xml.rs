@@ -27,7 +27,7 @@ const MAX_PROBLEMS: usize = 50;
 /// Read one Event Viewer XML export from `r`. Never fails: what cannot be read is counted and
 /// described in the report.
 pub fn read_event_xml<R: BufRead>(mut r: R, ctx: &ReadCtx) -> Parsed {
-    let mut out = Reader_::new(ctx);
+    let mut out = ExportReader::new(ctx);
     // The encoding from the byte-order mark, or from how `<` is spelled in the first bytes.
     let head = match r.fill_buf() {
         Ok(h) => h.get(..4.min(h.len())).unwrap_or_default().to_vec(),
@@ -64,7 +64,7 @@ pub fn read_event_xml<R: BufRead>(mut r: R, ctx: &ReadCtx) -> Parsed {
 }
 
 /// Report and events being built.
-struct Reader_<'c> {
+struct ExportReader<'c> {
     ctx: &'c ReadCtx<'c>,
     report: FileReport,
     events: Vec<crate::model::Event>,
@@ -72,9 +72,9 @@ struct Reader_<'c> {
     bad_utf8: bool,
 }
 
-impl<'c> Reader_<'c> {
+impl<'c> ExportReader<'c> {
     fn new(ctx: &'c ReadCtx<'c>) -> Self {
-        Reader_ {
+        ExportReader {
             ctx,
             report: FileReport::new(ctx.file.to_string(), FileKind::EventXml, ctx.size),
             events: Vec::new(),
@@ -205,7 +205,7 @@ fn tag_at(buf: &[u8], i: usize, at_eof: bool) -> Result<Option<Tag>, ()> {
 }
 
 /// Cut the UTF-8 stream into `<Event>` elements and hand each to `out`.
-fn scan<B: BufRead>(r: &mut B, out: &mut Reader_) {
+fn scan<B: BufRead>(r: &mut B, out: &mut ExportReader) {
     let mut buf: Vec<u8> = Vec::new();
     // How far into `buf` newlines have been counted, and the line number there.
     let mut counted = 0usize;

@@ -690,6 +690,18 @@ struct Node<'c> {
     children: Vec<(u16, Node<'c>)>,
 }
 
+impl Node<'_> {
+    /// How many EventData/UserData pairs the instance and its fragments can hold.
+    fn data_len(&self) -> usize {
+        self.map.data.len()
+            + self
+                .children
+                .iter()
+                .map(|(_, c)| c.data_len())
+                .sum::<usize>()
+    }
+}
+
 /// Fragments nested deeper than this are left to the crate.
 const MAX_NESTING: usize = 4;
 
@@ -807,23 +819,7 @@ fn raw_value(ty: u8, b: &[u8]) -> Option<Value<'_>> {
             }
             s(hex)
         }
-        0x0f => {
-            let g = fixed(16)?;
-            s(format!(
-                "{{{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}}}",
-                u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
-                u16::from_le_bytes([g[4], g[5]]),
-                u16::from_le_bytes([g[6], g[7]]),
-                g[8],
-                g[9],
-                g[10],
-                g[11],
-                g[12],
-                g[13],
-                g[14],
-                g[15]
-            ))
-        }
+        0x0f => Some(Value::Guid(fixed(16)?)),
         0x10 | 0x14 | 0x15 if b.len() == 4 => Some(Value::Hex(u64::from(u32::from_le_bytes(
             fixed(4)?.try_into().ok()?,
         )))),
@@ -850,7 +846,7 @@ fn raw_value(ty: u8, b: &[u8]) -> Option<Value<'_>> {
                 u32::from(w(7)?) * 10_000
             ))
         }
-        0x13 => s(sid_text(b)?),
+        0x13 => Some(Value::Sid(b)),
         // Arrays: their items, comma-joined.
         0x81 => s(b
             .chunks_exact(2)
@@ -869,24 +865,6 @@ fn filetime(ft: u64) -> Option<Time> {
     let secs = i64::try_from(ft / 10_000_000).ok()? - 11_644_473_600;
     let nanos = u32::try_from((ft % 10_000_000) * 100).ok()?;
     chrono::DateTime::from_timestamp(secs, nanos)
-}
-
-/// `S-1-5-21-…`: revision, sub-authority count, 48-bit big-endian authority, LE sub-authorities.
-fn sid_text(b: &[u8]) -> Option<String> {
-    use std::fmt::Write;
-    let (&rev, rest) = b.split_first()?;
-    let (&count, rest) = rest.split_first()?;
-    let auth = rest
-        .get(..6)?
-        .iter()
-        .fold(0u64, |a, x| (a << 8) | u64::from(*x));
-    let mut s = format!("S-{rev}-{auth}");
-    for i in 0..usize::from(count) {
-        let at = 6 + 4 * i;
-        let sub = u32::from_le_bytes(rest.get(at..at + 4)?.try_into().ok()?);
-        let _ = write!(s, "-{sub}");
-    }
-    Some(s)
 }
 
 /// The value of `parts` for one instance's substitution `values`. Literals borrow from the
@@ -1020,7 +998,7 @@ impl Walk<'_> {
             out.ignored += 1;
             return;
         }
-        let mut data = Vec::with_capacity(map.data.len() + 24);
+        let mut data = Vec::with_capacity(node.data_len());
         collect_data(node, &mut data);
         let text =
             |parts: &[Part]| resolve(parts, values).map(|v| Cow::Owned(v.text().into_owned()));
@@ -1204,7 +1182,7 @@ struct TemplateMap {
 
 /// Walked templates of one chunk, by definition offset, then by the path they are placed under
 /// (empty for a record's own template). `None`: a shape the walker does not know.
-type Templates = HashMap<u32, Vec<(Vec<String>, Option<Arc<TemplateMap>>)>>;
+type Templates = Vec<(u32, Vec<String>, Option<Arc<TemplateMap>>)>;
 
 /// A template definition's identity across the chunks of a file, as the crate's own program
 /// store has it: GUID, body size and body checksum. Windows copies each template into every
@@ -1237,8 +1215,11 @@ fn template(
     offset: u32,
     prefix: &[String],
 ) -> Option<Arc<TemplateMap>> {
-    let placed = templates.entry(offset).or_default();
-    if let Some((_, map)) = placed.iter().find(|(p, _)| p == prefix) {
+    // A chunk holds a few dozen templates at most: a scan beats hashing.
+    if let Some((_, _, map)) = templates
+        .iter()
+        .find(|(o, p, _)| *o == offset && p == prefix)
+    {
         return map.clone();
     }
     let key = template_key(chunk, offset);
@@ -1270,7 +1251,7 @@ fn template(
             map
         }),
     };
-    placed.push((prefix.to_vec(), map.clone()));
+    templates.push((offset, prefix.to_vec(), map.clone()));
     map
 }
 

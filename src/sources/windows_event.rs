@@ -48,27 +48,74 @@ pub enum Value<'a> {
     Int(i64),
     /// A HexInt32/HexInt64 value; its text is `0x` and lower-case hex, as Windows renders it.
     Hex(u64),
+    /// A binary SID as EVTX stores it; its text is `S-1-5-…`.
+    Sid(&'a [u8]),
+    /// A GUID as EVTX stores it (little-endian fields); its text is `{…}` in lower case.
+    Guid(&'a [u8]),
+}
+
+/// `S-1-5-21-…` from a binary SID: revision, sub-authority count, 48-bit big-endian authority,
+/// little-endian sub-authorities. `None` when the bytes are too short for the count.
+pub fn sid_text(b: &[u8]) -> Option<String> {
+    use std::fmt::Write;
+    let (&rev, rest) = b.split_first()?;
+    let (&count, rest) = rest.split_first()?;
+    let auth = rest
+        .get(..6)?
+        .iter()
+        .fold(0u64, |a, x| (a << 8) | u64::from(*x));
+    let subs = rest.get(6..6 + 4 * usize::from(count))?;
+    let mut s = String::with_capacity(8 + 11 * usize::from(count));
+    let _ = write!(s, "S-{rev}-{auth}");
+    for sub in subs.chunks_exact(4) {
+        let _ = write!(
+            s,
+            "-{}",
+            u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]])
+        );
+    }
+    Some(s)
+}
+
+/// `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}` from a GUID's 16 stored bytes.
+pub fn guid_text(g: &[u8]) -> Option<String> {
+    let g: &[u8; 16] = g.get(..16)?.try_into().ok()?;
+    Some(format!(
+        "{{{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}}}",
+        u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
+        u16::from_le_bytes([g[4], g[5]]),
+        u16::from_le_bytes([g[6], g[7]]),
+        g[8],
+        g[9],
+        g[10],
+        g[11],
+        g[12],
+        g[13],
+        g[14],
+        g[15]
+    ))
 }
 
 /// UTF-16LE bytes up to the first NUL, with unpaired surrogates replaced.
 pub fn decode_utf16le(b: &[u8]) -> String {
-    let units = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|u| *u != 0);
-    // Most event text is ASCII: copy it byte for byte.
-    if let Some(ascii) = units
-        .clone()
-        .map(|u| u8::try_from(u).ok().filter(u8::is_ascii))
-        .collect::<Option<Vec<u8>>>()
-    {
-        if let Ok(s) = String::from_utf8(ascii) {
-            return s;
+    // Most event text is ASCII: copy it byte for byte, and decode properly only when it is not.
+    let mut ascii = Vec::with_capacity(b.len() / 2);
+    for unit in b.chunks_exact(2) {
+        match (unit[0], unit[1]) {
+            (0, 0) => break,
+            (lo, 0) if lo.is_ascii() => ascii.push(lo),
+            _ => {
+                let units = b
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .take_while(|u| *u != 0);
+                return char::decode_utf16(units)
+                    .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                    .collect();
+            }
         }
     }
-    let mut s = String::with_capacity(b.len() / 2);
-    s.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
-    s
+    String::from_utf8(ascii).unwrap_or_default()
 }
 
 impl Value<'_> {
@@ -80,6 +127,8 @@ impl Value<'_> {
             Value::UInt(v) => Cow::Owned(v.to_string()),
             Value::Int(v) => Cow::Owned(v.to_string()),
             Value::Hex(v) => Cow::Owned(format!("0x{v:x}")),
+            Value::Sid(b) => Cow::Owned(sid_text(b).unwrap_or_default()),
+            Value::Guid(b) => Cow::Owned(guid_text(b).unwrap_or_default()),
         }
     }
 
@@ -98,6 +147,7 @@ impl Value<'_> {
             Value::Hex(v) => u32::try_from(*v).ok(),
             Value::Str(s) => codes::parse_status(s),
             Value::Utf16(b) => codes::parse_status(&decode_utf16le(b)),
+            Value::Sid(_) | Value::Guid(_) => None,
         }
     }
 
@@ -905,6 +955,42 @@ mod tests {
         let ev = to_event(&r, source.clone()).unwrap();
         assert_eq!(ev.source, source);
         assert_eq!(ev.time, r.time);
+    }
+
+    #[test]
+    fn evtx_values_decode_when_read() {
+        let utf16: Vec<u8> = "svc-rpa\0junk"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let v = Value::Utf16(&utf16);
+        assert_eq!(v.text(), "svc-rpa", "stops at the NUL");
+        let hex = Value::Hex(0xC000_006D);
+        assert_eq!(hex.text(), "0xc000006d");
+        assert_eq!(hex.as_u32(), Some(0xC000_006D));
+        let status: Vec<u8> = "0xc0000234"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(Value::Utf16(&status).as_u32(), Some(0xC000_0234));
+        // Non-ASCII and an unpaired surrogate.
+        let mut odd: Vec<u8> = "Müller".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        odd.extend_from_slice(&0xD800u16.to_le_bytes());
+        assert_eq!(decode_utf16le(&odd), "Müller\u{FFFD}");
+
+        let r = raw(
+            "Security",
+            4625,
+            &[
+                ("TargetUserName", Value::Utf16(&utf16)),
+                ("Status", Value::Hex(0xC000_006D)),
+            ],
+        );
+        let Some(EventData::Security(e)) = to_event_data(&r) else {
+            panic!()
+        };
+        assert_eq!(e.target.name.as_deref(), Some("svc-rpa"));
+        assert_eq!(e.status, Some(0xC000_006D));
     }
 
     #[test]
