@@ -94,6 +94,20 @@ fn main() -> std::io::Result<()> {
     zips.extend(broken_in("zip"));
     write(&out.join("zip_bundle"), &zips)?;
 
+    // Event XML: a clean export (UTF-8 and UTF-16LE) and the broken ones.
+    let events: String = (1..=4).map(|i| broken::xml_event(i, "")).collect();
+    let clean =
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<Events>\r\n{events}</Events>\r\n");
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(clean.encode_utf16().flat_map(u16::to_le_bytes));
+    let mut xml = vec![
+        ("clean.xml".to_string(), clean.clone().into_bytes()),
+        ("clean_utf16.xml".to_string(), utf16),
+        ("wevtutil.xml".to_string(), events.into_bytes()),
+    ];
+    xml.extend(broken_in("xml"));
+    write(&out.join("event_xml"), &xml)?;
+
     // EVTX: the writer's files and the broken ones, plus real logs when present.
     let mut evtx = vec![
         ("one_chunk.evtx".to_string(), broken::sample_evtx(1)),
