@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     let head = &data[..data.len().min(SNIFF_LEN)];
     for name in ["x.evtx", "x.zip", "x.log", "x.txt", "x.json"] {
         let s = sniff(head, name);
-        // A skipped file always carries a reason for people.
-        assert_eq!(s.kind == FileKind::Skipped, s.why.is_some());
+        // A file not read (skipped, or not evidence) always carries a reason for people.
+        assert_eq!(
+            matches!(s.kind, FileKind::Skipped | FileKind::Other),
+            s.why.is_some()
+        );
     }
 });
