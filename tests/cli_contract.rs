@@ -75,6 +75,20 @@ fn exit_zero_when_clean_three_when_input_was_skipped_or_partly_read() {
     let dir = tempfile::tempdir().unwrap();
     let b = clean_bundle(dir.path());
     assert_eq!(codes(&b), [Some(0); 3]);
+    // A file that is not evidence (a note) is listed, but loses nothing.
+    fs::write(
+        b.join("README.txt"),
+        "Collected by the customer on Monday.\n",
+    )
+    .unwrap();
+    assert_eq!(codes(&b), [Some(0); 3]);
+    let inv = String::from_utf8(run(&["inventory", b.to_str().unwrap()]).stdout).unwrap();
+    assert!(
+        inv.ends_with(
+            "4 files read (0 partly), 0 skipped, 1 not evidence; 10 records, 0 unreadable\n"
+        ),
+        "{inv}"
+    );
 
     // A skipped file (0 bytes) makes the run partial.
     fs::write(b.join("empty.log"), b"").unwrap();

@@ -1,6 +1,6 @@
 //! `inventory` output: one row per file (text) or the documented JSON shape.
 
-use crate::model::{FileReport, Time};
+use crate::model::{FileKind, FileReport, Time};
 use serde_json::json;
 use std::io::{self, Write};
 
@@ -50,7 +50,9 @@ pub fn text(root: &str, files: &[FileReport], out: &mut dyn Write) -> io::Result
         }
     }
     let read = files.iter().filter(|f| f.skipped.is_none()).count();
-    let skipped = files.len() - read;
+    // Files that are not evidence (a README) are listed, but are not input that was lost.
+    let other = files.iter().filter(|f| f.kind == FileKind::Other).count();
+    let skipped = files.len() - read - other;
     let partial = files
         .iter()
         .filter(|f| f.skipped.is_none() && f.is_partial())
@@ -60,7 +62,8 @@ pub fn text(root: &str, files: &[FileReport], out: &mut dyn Write) -> io::Result
     writeln!(out)?;
     writeln!(
         out,
-        "{read} files read ({partial} partly), {skipped} skipped; {records} records, {errors} unreadable"
+        "{read} files read ({partial} partly), {skipped} skipped, {other} not evidence; {records} \
+         records, {errors} unreadable"
     )?;
     Ok(())
 }
