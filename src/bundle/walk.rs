@@ -437,11 +437,15 @@ impl Walker<'_> {
             self.skip(display.to_string(), FileKind::Zip, size, why, Vec::new());
             return;
         }
+        let mut spend = ZipSpend {
+            len: size,
+            expanded: 0,
+        };
         for entry in listing.entries {
             if self.stopped {
                 return;
             }
-            self.zip_entry(&mut src, &container, display, depth, size, entry);
+            self.zip_entry(&mut src, &container, display, depth, &mut spend, entry);
         }
     }
 
@@ -451,7 +455,7 @@ impl Walker<'_> {
         container: &Arc<Container>,
         zip_display: &str,
         depth: u32,
-        zip_len: u64,
+        spend: &mut ZipSpend,
         e: archive::Entry,
     ) {
         if e.is_dir {
@@ -508,12 +512,12 @@ impl Walker<'_> {
         };
         // Headers that claim more data than the archive holds would have memory reserved for
         // them (a nested zip is loaded whole) before the read fails: refuse them up front.
-        if data_start.saturating_add(e.compressed) > zip_len {
+        if data_start.saturating_add(e.compressed) > spend.len {
             let why = format!(
                 "damaged zip entry: its headers declare {} of data at offset {data_start}, past \
                  the end of the archive ({}); not read",
                 fmt_bytes(e.compressed),
-                fmt_bytes(zip_len)
+                fmt_bytes(spend.len)
             );
             self.skip(path, FileKind::Skipped, size, why, problems);
             return;
@@ -539,6 +543,25 @@ impl Walker<'_> {
         };
         let base = e.name.rsplit('/').next().unwrap_or(&e.name);
         let sniffed = sniff(&head, base);
+        let read_whole = !matches!(sniffed.kind, FileKind::Skipped | FileKind::Other);
+        if read_whole {
+            // Entries under the ratio floor pass the per-entry check however well they
+            // compress; many of them would still make a bomb. Count what the zip yields.
+            let total = spend.expanded.saturating_add(size);
+            if self.limits.ratio_exceeded(total, spend.len) {
+                let why = format!(
+                    "zip bomb guard: with this entry the files read from the zip would expand it \
+                     {}x (from {} to {}), over the {}x limit (max_entry_ratio); not read",
+                    total / spend.len.max(1),
+                    fmt_bytes(spend.len),
+                    fmt_bytes(total),
+                    self.limits.max_entry_ratio
+                );
+                self.skip(path, FileKind::Skipped, size, why, problems);
+                return;
+            }
+            spend.expanded = total;
+        }
         match sniffed.kind {
             FileKind::Zip => self.nested_zip(src, member, path, depth, problems),
             FileKind::Skipped | FileKind::Other => {
@@ -614,6 +637,12 @@ impl Walker<'_> {
         let container = Arc::new(Container::Memory(buf.into()));
         self.walk_zip(container, &path, depth + 1, size);
     }
+}
+
+/// One zip's length and what its entries read so far expand to, for the archive-wide ratio.
+struct ZipSpend {
+    len: u64,
+    expanded: u64,
 }
 
 /// Up to [`SNIFF_LEN`] leading bytes.

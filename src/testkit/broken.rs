@@ -248,6 +248,22 @@ fn zip_files() -> Vec<BrokenFile> {
         zip_of(&[("big.log", &zeros), ("ok.log", pad.as_bytes())]),
     ));
 
+    // Entries under the 1 MiB floor of the per-entry ratio check, but the zip as a whole
+    // expands far past the ratio limit.
+    let mut log = pad.clone();
+    log.push_str(&pad_line(
+        "2025-06-02T13:01:05.000Z",
+        "Info",
+        &"A".repeat(600 << 10),
+    ));
+    let names: Vec<String> = (1..=8).map(|i| format!("PAD/agent{i}.log")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), log.as_bytes())).collect();
+    out.push(file(
+        "zip/many_small_bombs.zip",
+        "eight 600 KiB logs that compress about 1000:1",
+        zip_of(&entries),
+    ));
+
     out.push(file(
         "zip/traversal.zip",
         "entries named ../../, absolute and drive-letter paths",
