@@ -225,6 +225,32 @@ fn cut_and_misencoded_dsregcmd_dumps() {
     assert_eq!(snap.azure_ad_prt, Some(true));
 }
 
+/// A dump cut inside `0xc000006d` must not become the code `0xc00000`: the cut value stays a
+/// field (for people), but no typed value, and so no verdict, rests on it.
+#[test]
+fn a_value_cut_off_with_the_dump_is_not_typed() {
+    let mut dump = broken::dsregcmd();
+    dump.push_str("            Attempt Status : 0xc00000");
+    let filter = EventFilter::all();
+    let ctx = padtriage::sources::ReadCtx {
+        file: "dsregcmd.txt".into(),
+        size: dump.len() as u64,
+        mtime: None,
+        filter: &filter,
+        threads: 1,
+    };
+    let p = padtriage::sources::dsregcmd::read_dsregcmd(dump.as_bytes(), &ctx);
+    assert_eq!(p.report.problems[0].kind, "truncated");
+    assert!(p.report.problems[0]
+        .message
+        .ends_with("the value on it may be incomplete and is not used for the diagnosis"));
+    let s = p.snapshot.unwrap();
+    assert_eq!(s.field("Attempt Status").unwrap().value, "0xc00000");
+    assert!(s.prt_error.is_none(), "{:?}", s.prt_error);
+    // The complete lines before the cut are typed as usual.
+    assert_eq!(s.azure_ad_prt, Some(true));
+}
+
 #[test]
 fn lines_of_many_megabytes_are_skipped_not_kept() {
     let r = problem(

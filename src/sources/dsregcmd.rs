@@ -303,7 +303,8 @@ pub fn read_dsregcmd<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
         report.problems.push(Problem::new(
             "truncated",
             at,
-            "the dump ends in the middle of a line (cut off); the last value may be incomplete",
+            "the dump ends in the middle of a line (cut off); the value on it may be incomplete \
+             and is not used for the diagnosis",
         ));
     }
     report.records = p.fields.len() as u64;
@@ -606,7 +607,14 @@ fn build_snapshot(p: LineParser, ctx: &ReadCtx, encoding: &str) -> DsregSnapshot
             || key_in("AzureAdPrt", "User State")
             || p.glued * 2 > fields.len());
 
-    let get = |key: &str, sections: &[&str]| pick(fields, key, sections);
+    // A value on the line the dump was cut in may be incomplete (`0xc00000` for `0xc000006d`):
+    // it stays among the fields, but no typed value (and so no verdict) rests on it.
+    let typed: Vec<DsregField> = match p.cut_line {
+        Some(cut) => fields.iter().filter(|f| f.line != cut).cloned().collect(),
+        None => Vec::new(),
+    };
+    let typed: &[DsregField] = if p.cut_line.is_some() { &typed } else { fields };
+    let get = |key: &str, sections: &[&str]| pick(typed, key, sections);
     let text_of = |key: &str, sections: &[&str]| get(key, sections).and_then(non_empty);
     let bool_of = |key: &str, sections: &[&str]| get(key, sections).and_then(yes_no);
     let time_of = |key: &str, sections: &[&str]| get(key, sections).and_then(parse_time);
