@@ -281,10 +281,16 @@ fn lines_of_many_megabytes_are_skipped_not_kept() {
         "field \"errormessage\" is 20971520 bytes long; only its first 64 KiB were read",
     );
     assert_eq!(r.kept, 1);
+    let r = problem(
+        "runs/long_portal_message.json",
+        "limit",
+        "the error message is 10485760 bytes long; only its first 64 KiB were read",
+    );
+    assert_eq!(r.kept, 1);
     let longest = corpus()
         .events
         .iter()
-        .filter(|e| &*e.source.file == "runs/long_line.csv")
+        .filter(|e| e.source.file.starts_with("runs/long_"))
         .map(|e| serde_json::to_string(&e.data).unwrap().len())
         .max()
         .unwrap();

@@ -144,7 +144,25 @@ pub fn read_portal_error<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
     let lines = error_lines(text);
     for (i, err) in errors.iter().enumerate() {
         parsed.report.records += 1;
-        let record = portal_record(err);
+        let mut record = portal_record(err);
+        if let Some(m) = record.error_message.as_mut() {
+            if m.len() > MAX_FIELD_BYTES {
+                parsed.report.problems.push(Problem::new(
+                    "limit",
+                    None,
+                    format!(
+                        "the error message is {} bytes long; only its first {} KiB were read",
+                        m.len(),
+                        MAX_FIELD_BYTES / 1024
+                    ),
+                ));
+                let mut end = MAX_FIELD_BYTES;
+                while !m.is_char_boundary(end) {
+                    end -= 1;
+                }
+                m.truncate(end);
+            }
+        }
         let Some(time) = ctx.mtime else {
             parsed.report.ignored += 1;
             continue;

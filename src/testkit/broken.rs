@@ -485,6 +485,16 @@ fn text_files() -> Vec<BrokenFile> {
     ));
 
     out.push(file(
+        "runs/long_portal_message.json",
+        "a portal error whose message is 10 MiB long (under the 16 MiB file cap)",
+        format!(
+            "{{\"error\":{{\"code\":\"WindowsIdentityIncorrect\",\"message\":\"{}\"}}}}\n",
+            "m".repeat(10 << 20)
+        )
+        .into_bytes(),
+    ));
+
+    out.push(file(
         "runs/ragged.csv",
         "flow-session rows with too few and too many fields",
         b"flowsessionid,errorcode,errormessage,startedon,completedon\r\n\
