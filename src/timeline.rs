@@ -6,12 +6,14 @@ use crate::bundle::{Bundle, Input};
 use crate::codes;
 use crate::identity::Identity;
 use crate::model::{
-    Event, EventData, EventFilter, FileKind, FileReport, Parsed, Problem, RunRecordKind, Time,
+    Event, EventData, EventFilter, FileKind, FileReport, Loc, Parsed, Problem, RunRecordKind, Time,
 };
 use crate::sources;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use std::io::BufReader;
+use std::io::{self, BufReader, Write};
+
+mod sorted;
 
 /// Everything read from a bundle.
 #[derive(Debug, Default)]
@@ -51,14 +53,120 @@ impl Pass {
     }
 }
 
-/// Read the inputs a pass selects, in parallel, and merge them.
+/// Read the inputs a pass selects, in parallel, and merge them in memory. For callers that keep
+/// few events (`analyze` reads the event logs through a time filter); `timeline` output goes
+/// through [`write_sorted`] instead.
 pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions) -> Timeline {
-    let inputs: Vec<&Input> = bundle
+    let parsed = read_pass(bundle, pass, opts, |_, input| {
+        let sink = sources::Collect::default();
+        let mut p = read_input_to(input, filter, opts.threads, &sink);
+        p.events = sink.into_events();
+        p
+    });
+    let mut tl = assemble(bundle, pass, parsed);
+    sort_events(&mut tl.events);
+    tl
+}
+
+/// Renders one event as one output line, newline included, appended to the buffer.
+pub type RenderLine<'a> = &'a (dyn Fn(&Event, &mut Vec<u8>) + Sync);
+
+/// Memory for rendered lines before `write_sorted` sorts them on disk.
+pub const SORT_BUDGET: usize = 16 << 20;
+
+/// Read the inputs a pass selects and write every kept event to `out`, rendered by `render`,
+/// in timeline order (time, then file, then position), in bounded memory whatever the bundle's
+/// size: events are rendered by the thread that read them, as they are read, and their lines
+/// sorted by [`sorted::LineSorter`] (on disk past `budget` bytes). The returned timeline has the
+/// file reports and snapshots, and no events.
+pub fn write_sorted(
+    bundle: &Bundle,
+    filter: &EventFilter,
+    pass: Pass,
+    opts: ReadOptions,
+    render: RenderLine,
+    budget: usize,
+    out: &mut dyn Write,
+) -> io::Result<Timeline> {
+    // Files compare by display path, as `sort_events` orders them.
+    let mut by_path: Vec<usize> = (0..bundle.inputs.len()).collect();
+    by_path.sort_by(|a, b| bundle.inputs[*a].path.cmp(&bundle.inputs[*b].path));
+    let mut rank = vec![0u32; bundle.inputs.len()];
+    let mut r = 0u32;
+    for (n, i) in by_path.iter().enumerate() {
+        if n > 0 && bundle.inputs[by_path[n - 1]].path != bundle.inputs[*i].path {
+            r += 1;
+        }
+        rank[*i] = r;
+    }
+    let sorter = sorted::LineSorter::new(budget);
+    let parsed = read_pass(bundle, pass, opts, |i, input| {
+        let sink = LineSink {
+            input: u32::try_from(i).unwrap_or(u32::MAX),
+            file: rank[i],
+            render,
+            sorter: &sorter,
+        };
+        read_input_to(input, filter, opts.threads, &sink)
+    });
+    sorter.finish(out)?;
+    Ok(assemble(bundle, pass, parsed))
+}
+
+/// Renders a file's batches of events into lines for the sorter.
+struct LineSink<'a> {
+    input: u32,
+    file: u32,
+    render: RenderLine<'a>,
+    sorter: &'a sorted::LineSorter,
+}
+
+impl sources::EventSink for LineSink<'_> {
+    fn take(&self, batch: u64, events: Vec<Event>) {
+        let mut b = sorted::Batch {
+            bytes: Vec::with_capacity(events.len() * 640),
+            lines: Vec::with_capacity(events.len()),
+        };
+        for (idx, ev) in events.iter().enumerate() {
+            (self.render)(ev, &mut b.bytes);
+            let (loc_kind, loc) = match ev.source.loc {
+                Loc::Record(n) => (0, n),
+                Loc::Line(n) => (1, n),
+                Loc::Row(n) => (2, n),
+            };
+            let key = sorted::Key {
+                secs: ev.time.timestamp(),
+                nanos: ev.time.timestamp_subsec_nanos(),
+                file: self.file,
+                loc_kind,
+                loc,
+                input: self.input,
+                batch,
+                idx: u32::try_from(idx).unwrap_or(u32::MAX),
+            };
+            b.lines
+                .push((key, u32::try_from(b.bytes.len()).unwrap_or(u32::MAX)));
+        }
+        drop(events);
+        self.sorter.push(b);
+    }
+}
+
+/// Run `each` on every input the pass selects, in parallel, with a progress bar when asked;
+/// results in input order.
+fn read_pass<T: Send>(
+    bundle: &Bundle,
+    pass: Pass,
+    opts: ReadOptions,
+    each: impl Fn(usize, &Input) -> T + Sync,
+) -> Vec<T> {
+    let inputs: Vec<(usize, &Input)> = bundle
         .inputs
         .iter()
-        .filter(|i| pass.wants(i.kind))
+        .enumerate()
+        .filter(|(_, i)| pass.wants(i.kind))
         .collect();
-    let total: u64 = inputs.iter().map(|i| i.size).sum();
+    let total: u64 = inputs.iter().map(|(_, i)| i.size).sum();
     let bar = if opts.progress && !inputs.is_empty() {
         let b = ProgressBar::new(total);
         if let Ok(style) = ProgressStyle::with_template(
@@ -71,10 +179,10 @@ pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions
     } else {
         None
     };
-    let parsed: Vec<Parsed> = inputs
+    let out: Vec<T> = inputs
         .par_iter()
-        .map(|input| {
-            let p = read_input(input, filter, opts.threads);
+        .map(|(i, input)| {
+            let p = each(*i, input);
             if let Some(b) = &bar {
                 b.inc(input.size);
                 b.set_message(short_name(&input.path));
@@ -85,6 +193,11 @@ pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    out
+}
+
+/// Put a pass's results together with the bundle's own reports.
+fn assemble(bundle: &Bundle, pass: Pass, parsed: Vec<Parsed>) -> Timeline {
     let mut tl = Timeline::default();
     for p in parsed {
         tl.events.extend(p.events);
@@ -101,7 +214,6 @@ pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions
             tl.files.push(r);
         }
     }
-    sort_events(&mut tl.events);
     tl.files.sort_by(|a, b| a.path.cmp(&b.path));
     tl
 }
@@ -127,9 +239,23 @@ pub fn merge(into: &mut Timeline, other: Timeline) {
     into.files.sort_by(|a, b| a.path.cmp(&b.path));
 }
 
-/// Open one input and run its parser. Never fails: an unreadable file becomes a report with a
-/// problem.
+/// Open one input and run its parser, keeping its events in memory. Never fails: an
+/// unreadable file becomes a report with a problem.
 pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed {
+    let sink = sources::Collect::default();
+    let mut p = read_input_to(input, filter, threads, &sink);
+    p.events = sink.into_events();
+    p
+}
+
+/// Open one input and run its parser, handing its kept events to `sink` as they are read (the
+/// returned `Parsed` has none). Never fails: an unreadable file becomes a report with a problem.
+pub fn read_input_to(
+    input: &Input,
+    filter: &EventFilter,
+    threads: usize,
+    sink: &dyn sources::EventSink,
+) -> Parsed {
     let ctx = input.read_ctx(filter, threads);
     let reader = match input.open() {
         Ok(r) => r,
@@ -145,10 +271,14 @@ pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed
         }
     };
     let mut parsed = match input.kind {
-        FileKind::Evtx => sources::evtx::read_evtx(reader, &ctx),
-        FileKind::EventXml => sources::event_xml::read_event_xml(BufReader::new(reader), &ctx),
+        FileKind::Evtx => Parsed::new(sources::evtx::read_evtx_to(reader, &ctx, sink)),
+        FileKind::EventXml => {
+            sources::event_xml::read_event_xml_to(BufReader::new(reader), &ctx, sink)
+        }
         FileKind::Dsregcmd => sources::dsregcmd::read_dsregcmd(reader, &ctx),
-        FileKind::PadLog => sources::padlog::read_padlog(BufReader::new(reader), &ctx),
+        FileKind::PadLog => {
+            sources::padlog::read_padlog_to(BufReader::with_capacity(64 << 10, reader), &ctx, sink)
+        }
         FileKind::PortalError => sources::run_records::read_portal_error(reader, &ctx),
         FileKind::FlowSessions => sources::run_records::read_flow_sessions(reader, &ctx),
         FileKind::Zip | FileKind::Skipped => {
@@ -157,13 +287,17 @@ pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed
             Parsed::new(report)
         }
     };
+    // Small whole-file parsers: their events go to the sink in one batch.
+    if !parsed.events.is_empty() {
+        parsed.report.kept = parsed.events.len() as u64;
+        sink.take(0, std::mem::take(&mut parsed.events));
+    }
     // Problems the bundle stage noted (unsafe zip names, ...) belong to the file's report.
     if !input.problems.is_empty() {
         let mut all = input.problems.clone();
         all.append(&mut parsed.report.problems);
         parsed.report.problems = all;
     }
-    parsed.report.kept = parsed.events.len() as u64;
     parsed
 }
 

@@ -1,9 +1,10 @@
-//! `timeline` output: aligned text, JSON lines, or CSV; one event per line.
+//! `timeline` output: aligned text, JSON lines, or CSV; one event per line. Lines are rendered
+//! one event at a time ([`line_renderer`]), so the timeline can be written while it is read.
 
 use crate::cli::TimelineFormat;
-use crate::model::{Event, Loc};
+use crate::model::{Event, EventData, Loc, Time};
 use crate::timeline::{kind_of, summary, Timeline};
-use serde_json::json;
+use serde::Serialize;
 use std::io::{self, Write};
 
 fn loc(ev: &Event) -> String {
@@ -14,67 +15,98 @@ fn loc(ev: &Event) -> String {
     }
 }
 
-pub fn render(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
+/// One JSON line; field order is the output's.
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    time: &'a Time,
+    file: &'a str,
+    loc: Loc,
+    kind: &'a str,
+    summary: &'a str,
+    data: &'a EventData,
+}
+
+/// Append one event's line (with its newline) in `format` to `out`.
+pub fn line(format: TimelineFormat, ev: &Event, out: &mut Vec<u8>) {
     match format {
         TimelineFormat::Text => {
-            for ev in &tl.events {
-                writeln!(
-                    out,
-                    "{}  {:<16} {}  [{} {}]",
-                    ev.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
-                    kind_of(ev),
-                    summary(ev),
-                    ev.source.file,
-                    loc(ev)
-                )?;
-            }
-            for s in &tl.snapshots {
-                let when = s
-                    .taken_at
-                    .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
-                    .unwrap_or_else(|| "time unknown".into());
-                writeln!(
-                    out,
-                    "snapshot  dsregcmd ({when}): join state {:?}, AzureAdPrt {}  [{}]",
-                    s.join_state,
-                    s.azure_ad_prt.map_or("-", |p| if p { "YES" } else { "NO" }),
-                    s.source.file
-                )?;
-            }
+            // Writing to a Vec cannot fail.
+            let _ = writeln!(
+                out,
+                "{}  {:<16} {}  [{} {}]",
+                ev.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+                kind_of(ev),
+                summary(ev),
+                ev.source.file,
+                loc(ev)
+            );
         }
         TimelineFormat::Jsonl => {
-            let mut buf = Vec::with_capacity(512);
-            for ev in &tl.events {
-                buf.clear();
-                let line = json!({
-                    "time": ev.time,
-                    "file": &*ev.source.file,
-                    "loc": ev.source.loc,
-                    "kind": kind_of(ev),
-                    "summary": summary(ev),
-                    "data": ev.data,
-                });
-                serde_json::to_writer(&mut buf, &line)?;
-                buf.push(b'\n');
-                out.write_all(&buf)?;
+            let line = JsonLine {
+                time: &ev.time,
+                file: &ev.source.file,
+                loc: ev.source.loc,
+                kind: &kind_of(ev),
+                summary: &summary(ev),
+                data: &ev.data,
+            };
+            if serde_json::to_writer(&mut *out, &line).is_ok() {
+                out.push(b'\n');
             }
         }
         TimelineFormat::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(["time", "kind", "file", "location", "summary"])
-                .map_err(io::Error::other)?;
-            for ev in &tl.events {
-                w.write_record([
-                    ev.time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-                    kind_of(ev),
-                    ev.source.file.to_string(),
-                    loc(ev),
-                    summary(ev),
-                ])
-                .map_err(io::Error::other)?;
-            }
-            w.flush()?;
+            let mut w = csv::WriterBuilder::new()
+                .buffer_capacity(1024)
+                .from_writer(&mut *out);
+            let _ = w.write_record([
+                ev.time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                kind_of(ev),
+                ev.source.file.to_string(),
+                loc(ev),
+                summary(ev),
+            ]);
+            let _ = w.flush();
         }
     }
+}
+
+/// What comes before the events (the CSV header).
+pub fn header(format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
+    if format == TimelineFormat::Csv {
+        out.write_all(b"time,kind,file,location,summary\n")?;
+    }
     Ok(())
+}
+
+/// What comes after the events (text lists the dsregcmd snapshots).
+pub fn footer(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
+    if format != TimelineFormat::Text {
+        return Ok(());
+    }
+    for s in &tl.snapshots {
+        let when = s
+            .taken_at
+            .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+            .unwrap_or_else(|| "time unknown".into());
+        writeln!(
+            out,
+            "snapshot  dsregcmd ({when}): join state {:?}, AzureAdPrt {}  [{}]",
+            s.join_state,
+            s.azure_ad_prt.map_or("-", |p| if p { "YES" } else { "NO" }),
+            s.source.file
+        )?;
+    }
+    Ok(())
+}
+
+/// Render a timeline held in memory.
+pub fn render(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
+    header(format, out)?;
+    let mut buf = Vec::with_capacity(1024);
+    for ev in &tl.events {
+        buf.clear();
+        line(format, ev, &mut buf);
+        out.write_all(&buf)?;
+    }
+    footer(tl, format, out)
 }

@@ -25,7 +25,7 @@
 //! complete records of that chunk read, and is reported.
 
 use super::windows_event::{self as we, RawEvent, Value};
-use super::ReadCtx;
+use super::{Collect, EventSink, ReadCtx};
 use crate::model::{
     Event, EventData, EventFilter, FileKind, FileReport, Loc, Parsed, Problem, SourceRef, Time,
 };
@@ -48,7 +48,14 @@ const MAX_PROBLEMS: usize = 50;
 /// Read one `.evtx` log from `r`. Never fails: what cannot be read is counted and described in
 /// the report.
 pub fn read_evtx<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
-    read_evtx_via(r, ctx, Path::Fast)
+    read_evtx_collect(r, ctx, Path::Fast)
+}
+
+/// Read one `.evtx` log from `r`, handing the kept events to `sink` a chunk at a time (batch
+/// number: the chunk's number in the file) as soon as a worker has read the chunk. Returns the
+/// file's report; its `kept` counts the events handed over.
+pub fn read_evtx_to<R: Read>(r: R, ctx: &ReadCtx, sink: &dyn EventSink) -> FileReport {
+    read_evtx_via(r, ctx, Path::Fast, sink).0
 }
 
 /// How chunks are read: the walker (the crate for chunks it does not vouch for), or the crate
@@ -76,6 +83,8 @@ struct ChunkOutcome {
     records: u64,
     errors: u64,
     ignored: u64,
+    /// Events handed to the sink.
+    kept: u64,
     /// Whether the chunk was read through the crate's record iterator rather than the walker.
     via_crate: bool,
     /// The chunk's buffer, handed back for the next read.
@@ -128,57 +137,105 @@ struct Work<'a> {
     templates: SharedTemplates,
 }
 
-fn read_evtx_via<R: Read>(mut r: R, ctx: &ReadCtx, path: Path) -> Parsed {
-    let mut report = FileReport::new(ctx.file.to_string(), FileKind::Evtx, ctx.size);
-    let mut problems = Vec::new();
-    let mut outcomes = Vec::new();
-    read_chunks(&mut r, ctx, path, &mut problems, &mut outcomes);
+/// What the file thread keeps of each chunk once its events went to the sink: where it sits in
+/// record order.
+type ChunkOrder = Vec<(u64, Option<(u64, u64)>)>;
 
-    // Record order: from the chunk holding the oldest record to the end, then the chunks before
-    // it (a full log overwrites its oldest chunk, so it can be anywhere), as the crate does.
-    let oldest = outcomes
+/// [`read_evtx_via`] into memory: every kept event, in record order (from the chunk holding the
+/// oldest record to the end, then the chunks before it: a full log overwrites its oldest chunk,
+/// so it can be anywhere), as the crate reads them.
+fn read_evtx_collect<R: Read>(r: R, ctx: &ReadCtx, path: Path) -> Parsed {
+    let sink = Collect::default();
+    let (report, order) = read_evtx_via(r, ctx, path, &sink);
+    let oldest = order
         .iter()
-        .filter_map(|o| o.header_ids.map(|(first, last)| (first, last, o.number)))
+        .filter_map(|(number, ids)| ids.map(|(first, last)| (first, last, *number)))
         .filter(|(first, last, _)| first <= last)
         .min_by_key(|(first, _, number)| (*first, *number))
         .map(|(_, _, number)| number);
-    let split = oldest.map_or(0, |n| outcomes.iter().take_while(|o| o.number < n).count());
-    let mut events = Vec::new();
-    let mut chunk_problems = Vec::new();
-    for o in outcomes.iter_mut() {
-        report.records += o.records;
-        report.errors += o.errors;
-        report.ignored += o.ignored;
+    let mut batches = sink.into_batches();
+    let split = oldest.map_or(0, |n| batches.iter().take_while(|(b, _)| *b < n).count());
+    batches.rotate_left(split);
+    let mut parsed = Parsed::new(report);
+    parsed.events = batches.into_iter().flat_map(|(_, e)| e).collect();
+    parsed
+}
+
+/// Folds chunk outcomes into the file's report as they come, so nothing of a chunk but its
+/// place in record order outlives it.
+struct Fold {
+    report: FileReport,
+    /// Problems of the file itself (header, read errors); listed before the chunks' problems.
+    problems: Vec<Problem>,
+    chunk_problems: Vec<Problem>,
+    /// Chunk problems beyond the listed ones.
+    more: usize,
+    order: ChunkOrder,
+}
+
+impl Fold {
+    fn chunk(&mut self, o: ChunkOutcome) {
+        let r = &mut self.report;
+        r.records += o.records;
+        r.errors += o.errors;
+        r.ignored += o.ignored;
+        r.kept += o.kept;
         if let Some(f) = o.first {
-            report.see_time(f);
+            r.see_time(f);
         }
         if let Some(l) = o.last {
-            report.see_time(l);
+            r.see_time(l);
         }
         for c in &o.channels {
-            report.add_channel(c);
+            r.add_channel(c);
         }
-        chunk_problems.append(&mut o.problems);
+        for p in o.problems {
+            if self.chunk_problems.len() < MAX_PROBLEMS {
+                self.chunk_problems.push(p);
+            } else {
+                self.more += 1;
+            }
+        }
+        self.order.push((o.number, o.header_ids));
     }
-    outcomes.rotate_left(split);
-    for o in outcomes.iter_mut() {
-        events.append(&mut o.events);
+
+    fn finish(mut self) -> (FileReport, ChunkOrder) {
+        let mut problems = self.problems;
+        let total = problems.len() + self.chunk_problems.len() + self.more;
+        problems.append(&mut self.chunk_problems);
+        if total > MAX_PROBLEMS {
+            problems.truncate(MAX_PROBLEMS);
+            problems.push(Problem::new(
+                "limit",
+                None,
+                format!(
+                    "{} more problems in this file are not listed",
+                    total - MAX_PROBLEMS
+                ),
+            ));
+        }
+        self.report.problems = problems;
+        (self.report, self.order)
     }
-    report.kept = events.len() as u64;
-    problems.extend(chunk_problems);
-    if problems.len() > MAX_PROBLEMS {
-        let more = problems.len() - MAX_PROBLEMS;
-        problems.truncate(MAX_PROBLEMS);
-        problems.push(Problem::new(
-            "limit",
-            None,
-            format!("{more} more problems in this file are not listed"),
-        ));
-    }
-    report.problems = problems;
-    let mut parsed = Parsed::new(report);
-    parsed.events = events;
-    parsed
+}
+
+/// Read the file, hand each chunk's kept events to `sink` (batch number: the chunk number) from
+/// the worker that read the chunk, and fold the rest into the report.
+fn read_evtx_via<R: Read>(
+    mut r: R,
+    ctx: &ReadCtx,
+    path: Path,
+    sink: &dyn EventSink,
+) -> (FileReport, ChunkOrder) {
+    let mut fold = Fold {
+        report: FileReport::new(ctx.file.to_string(), FileKind::Evtx, ctx.size),
+        problems: Vec::new(),
+        chunk_problems: Vec::new(),
+        more: 0,
+        order: Vec::new(),
+    };
+    read_chunks(&mut r, ctx, path, sink, &mut fold);
+    fold.finish()
 }
 
 /// Fill `buf` from `r` as far as the stream goes; returns the bytes read.
@@ -199,20 +256,21 @@ fn read_chunks<R: Read>(
     r: &mut R,
     ctx: &ReadCtx,
     path: Path,
-    problems: &mut Vec<Problem>,
-    outcomes: &mut Vec<ChunkOutcome>,
+    sink: &dyn EventSink,
+    fold: &mut Fold,
 ) {
     let mut header = vec![0u8; FILE_HEADER_SIZE];
     let n = match read_full(r, &mut header) {
         Ok(n) => n,
         Err(e) => {
-            problems.push(Problem::new("io", None, format!("read failed: {e}")));
+            fold.problems
+                .push(Problem::new("io", None, format!("read failed: {e}")));
             return;
         }
     };
     let signed = header.starts_with(b"ElfFile\0");
     if n == 0 {
-        problems.push(Problem::new(
+        fold.problems.push(Problem::new(
             "bad_header",
             Some("file header".into()),
             "the file is empty (0 bytes): no event log in it",
@@ -226,7 +284,8 @@ fn read_chunks<R: Read>(
             format!("{n} bytes without the EVTX signature (ElfFile): not an event log")
         };
         let kind = if signed { "truncated" } else { "bad_header" };
-        problems.push(Problem::new(kind, Some("file header".into()), message));
+        fold.problems
+            .push(Problem::new(kind, Some("file header".into()), message));
         return;
     }
 
@@ -238,7 +297,7 @@ fn read_chunks<R: Read>(
     let batch_size = 2 * threads.max(1);
     let mut pending = Vec::new();
     match EvtxFileHeader::from_bytes(&header) {
-        Ok(h) if !h.validate_checksum() => problems.push(Problem::new(
+        Ok(h) if !h.validate_checksum() => fold.problems.push(Problem::new(
             "bad_header",
             Some("file header".into()),
             format!(
@@ -252,13 +311,13 @@ fn read_chunks<R: Read>(
             let first = match next_chunk(r, 0, &mut Vec::new()) {
                 Ok(c) => c,
                 Err(e) => {
-                    problems.push(Problem::new("io", None, format!("read failed: {e}")));
+                    fold.problems.push(Problem::new("io", None, format!("read failed: {e}")));
                     return;
                 }
             };
             match first {
                 Some(c) if c.bytes.starts_with(b"ElfChnk\0") => {
-                    problems.push(Problem::new(
+                    fold.problems.push(Problem::new(
                         "bad_header",
                         Some("file header".into()),
                         format!("file header is damaged ({e}); chunks read anyway"),
@@ -266,7 +325,7 @@ fn read_chunks<R: Read>(
                     pending.push(c);
                 }
                 _ => {
-                    problems.push(Problem::new(
+                    fold.problems.push(Problem::new(
                         "bad_header",
                         Some("file header".into()),
                         "no EVTX signature in the file header nor a chunk after it: not an event log",
@@ -307,7 +366,7 @@ fn read_chunks<R: Read>(
                 }
                 Ok(None) => eof = true,
                 Err(e) => {
-                    problems.push(Problem::new(
+                    fold.problems.push(Problem::new(
                         "io",
                         Some(format!("chunk {number}")),
                         format!("read failed, the rest of the file is not read: {e}"),
@@ -319,14 +378,19 @@ fn read_chunks<R: Read>(
         if batch.is_empty() {
             break;
         }
+        // The events leave from the worker, so the sink's own work (rendering) runs in parallel.
+        let one = |c: RawChunk| {
+            let mut o = guarded_chunk(&work, c);
+            let events = std::mem::take(&mut o.events);
+            o.kept = events.len() as u64;
+            sink.take(o.number, events);
+            o
+        };
         let run = |batch: Vec<RawChunk>| -> Vec<ChunkOutcome> {
             if ctx.threads == 1 {
-                batch.into_iter().map(|c| guarded_chunk(&work, c)).collect()
+                batch.into_iter().map(one).collect()
             } else {
-                batch
-                    .into_par_iter()
-                    .map(|c| guarded_chunk(&work, c))
-                    .collect()
+                batch.into_par_iter().map(one).collect()
             }
         };
         let done = match &pool {
@@ -335,7 +399,7 @@ fn read_chunks<R: Read>(
         };
         for mut o in done {
             spare.extend(o.buffer.take());
-            outcomes.push(o);
+            fold.chunk(o);
         }
         if eof {
             break;
@@ -1591,7 +1655,7 @@ mod tests {
 
     fn read(bytes: &[u8], threads: usize, path: Path) -> Parsed {
         let filter = EventFilter::all();
-        read_evtx_via(bytes, &ctx("x.evtx", &filter, threads), path)
+        read_evtx_collect(bytes, &ctx("x.evtx", &filter, threads), path)
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! The line schema is third-party evidence (kb-causes.md c.2), not a Microsoft contract, so the
 //! reader is tolerant: several key spellings per field, unknown fields ignored, bad lines counted.
 
-use super::ReadCtx;
+use super::{Collect, EventSink, ReadCtx};
 use crate::codes;
 use crate::model::{
     Event, EventData, EventFilter, FileKind, FileReport, Loc, PadLogEntry, Parsed, Problem,
@@ -81,7 +81,16 @@ fn is_pad_line(line: &str) -> bool {
 /// could not be used at all (broken JSON, no time, over [`MAX_LINE_BYTES`]) are errors instead.
 /// Non-JSON lines directly after an entry are its continuation (stack traces): counted as
 /// ignored records, their text appended to the entry's message when the entry is kept.
-pub fn read_padlog<R: BufRead>(mut r: R, ctx: &ReadCtx) -> Parsed {
+pub fn read_padlog<R: BufRead>(r: R, ctx: &ReadCtx) -> Parsed {
+    let sink = Collect::default();
+    let mut parsed = read_padlog_to(r, ctx, &sink);
+    parsed.events = sink.into_events();
+    parsed
+}
+
+/// [`read_padlog`], handing kept entries to `sink` in batches as they are read (the returned
+/// `Parsed` holds none; its report's `kept` counts them).
+pub fn read_padlog_to<R: BufRead>(mut r: R, ctx: &ReadCtx, sink: &dyn EventSink) -> Parsed {
     let mut parsed = Parsed::new(FileReport::new(
         ctx.file.to_string(),
         FileKind::PadLog,
@@ -128,15 +137,18 @@ pub fn read_padlog<R: BufRead>(mut r: R, ctx: &ReadCtx) -> Parsed {
                 ),
             ));
         }
-        read_lines(decoded.text.as_bytes(), ctx, &mut parsed);
+        read_lines(decoded.text.as_bytes(), ctx, &mut parsed, sink);
     } else {
         if utf8_bom {
             r.consume(UTF8_BOM.len());
         }
-        read_lines(r, ctx, &mut parsed);
+        read_lines(r, ctx, &mut parsed, sink);
     }
     parsed
 }
+
+/// Kept entries handed to the sink at a time.
+const BATCH: usize = 256;
 
 /// What the previous non-empty line was, to tell continuations from stray text.
 #[derive(Clone, Copy)]
@@ -147,7 +159,10 @@ enum Prev {
     Entry(Option<usize>),
 }
 
-fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed) {
+/// `parsed.events` holds the kept entries not yet handed to `sink`: the last one may still get
+/// continuation lines.
+fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed, sink: &dyn EventSink) {
+    let mut batch = 0u64;
     let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
     let mut problems = LineProblems::new("bad_line", "unreadable lines");
     let mut prev = Prev::Nothing;
@@ -246,6 +261,11 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed) {
         parsed.report.see_time(time);
         match data {
             Some(entry) => {
+                // No continuation can reach the entries before this one any more.
+                if parsed.events.len() >= BATCH {
+                    sink.take(batch, std::mem::take(&mut parsed.events));
+                    batch += 1;
+                }
                 parsed.events.push(Event {
                     time,
                     source: SourceRef {
@@ -265,6 +285,9 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed) {
         }
     }
 
+    if !parsed.events.is_empty() {
+        sink.take(batch, std::mem::take(&mut parsed.events));
+    }
     problems.finish(&mut parsed.report);
     if entries == 0 && stray > 0 {
         parsed.report.problems.push(Problem::new(
