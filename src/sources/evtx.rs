@@ -696,6 +696,8 @@ struct TextCache {
     raw: Vec<u8>,
     text: String,
     set: bool,
+    /// Bumped whenever the text changes, so callers can keep what they derived from it.
+    generation: u64,
 }
 
 impl TextCache {
@@ -707,6 +709,7 @@ impl TextCache {
                     self.raw.extend_from_slice(b);
                     self.text = we::decode_utf16le(b);
                     self.set = true;
+                    self.generation += 1;
                 }
             }
             other => {
@@ -715,6 +718,7 @@ impl TextCache {
                     self.text = t.into_owned();
                     self.raw.clear();
                     self.set = false;
+                    self.generation += 1;
                 }
             }
         }
@@ -722,22 +726,38 @@ impl TextCache {
     }
 }
 
-/// A parsed template instance with its template map and its nested fragments (by the index of
-/// the substitution that holds them).
-struct Node<'c> {
-    map: Arc<TemplateMap>,
-    values: Vec<(u8, &'c [u8])>,
-    children: Vec<(u16, Node<'c>)>,
+/// A parsed template instance: its template map (an index into the walk's [`Templates`]), its
+/// values (a range of the walk's value buffer) and its nested fragments (by the index of the
+/// substitution that holds them). Indices rather than references, so a record costs no
+/// allocation and no reference count.
+struct Node {
+    map: usize,
+    values: std::ops::Range<usize>,
+    children: Vec<(u16, Node)>,
 }
 
-impl Node<'_> {
+/// A parsed record's nodes resolved against the walk's templates and values.
+#[derive(Clone, Copy)]
+struct View<'a, 'c> {
+    maps: &'a [Arc<TemplateMap>],
+    values: &'a [(u8, &'c [u8])],
+}
+
+impl<'a, 'c> View<'a, 'c> {
+    fn map(&self, n: &Node) -> &'a TemplateMap {
+        &self.maps[n.map]
+    }
+
+    fn values(&self, n: &Node) -> &'a [(u8, &'c [u8])] {
+        &self.values[n.values.clone()]
+    }
+
     /// How many EventData/UserData pairs the instance and its fragments can hold.
-    fn data_len(&self) -> usize {
-        self.map.data.len()
-            + self
-                .children
+    fn data_len(&self, n: &Node) -> usize {
+        self.map(n).data.len()
+            + n.children
                 .iter()
-                .map(|(_, c)| c.data_len())
+                .map(|(_, c)| self.data_len(c))
                 .sum::<usize>()
     }
 }
@@ -748,29 +768,40 @@ const MAX_NESTING: usize = 4;
 /// Parse and check an instance the way the crate would build it: every value of a known type
 /// and a consistent size, every nested fragment a template instance whose definition the walker
 /// understands. `None` for anything else (the chunk then goes through the crate).
+/// `bytes` is the instance's BinXML (a slice of `chunk`); its values go to `values`.
 fn node<'c>(
     chunk: &'c [u8],
-    inst: Instance<'c>,
+    bytes: &'c [u8],
+    values: &mut Vec<(u8, &'c [u8])>,
     prefix: &[String],
     templates: &mut Templates,
     shared: &SharedTemplates,
     depth: usize,
-) -> Option<Node<'c>> {
-    let map = template(templates, shared, chunk, inst.def_offset, prefix)?;
+) -> Option<Node> {
+    let start = values.len();
+    let def_offset = parse_instance(chunk, bytes, values)?;
+    let end = values.len();
+    let map = template(templates, shared, chunk, def_offset, prefix)?;
     let mut children = Vec::new();
-    for (i, (ty, b)) in inst.values.iter().enumerate() {
-        if *ty == 0x21 {
+    for at in start..end {
+        let (ty, b) = values[at];
+        if ty == 0x21 {
             if depth >= MAX_NESTING {
                 return None;
             }
-            let index = u16::try_from(i).ok()?;
-            let nested = parse_instance(chunk, b)?;
+            let index = u16::try_from(at - start).ok()?;
             // Where the fragment sits decides how its elements read; elsewhere it is only checked.
-            let child = match map.opaque.iter().find(|o| o.index == index) {
-                Some(o) => node(chunk, nested, &o.path, templates, shared, depth + 1)?,
+            let path = templates.maps[map]
+                .opaque
+                .iter()
+                .find(|o| o.index == index)
+                .map(|o| o.path.clone());
+            let child = match path {
+                Some(path) => node(chunk, b, values, &path, templates, shared, depth + 1)?,
                 None => node(
                     chunk,
-                    nested,
+                    b,
+                    values,
                     &[String::from("?")],
                     templates,
                     shared,
@@ -778,13 +809,13 @@ fn node<'c>(
                 )?,
             };
             children.push((index, child));
-        } else if !plausible_value(*ty, b) {
+        } else if !plausible_value(ty, b) {
             return None;
         }
     }
     Some(Node {
         map,
-        values: inst.values,
+        values: start..end,
         children,
     })
 }
@@ -939,10 +970,12 @@ fn resolve<'x>(parts: &'x [Part], values: &[(u8, &'x [u8])]) -> Option<Value<'x>
 
 /// The EventData/UserData pairs of an instance and of the fragments nested in it, in the order
 /// the maps list them.
-fn collect_data<'x>(node: &'x Node<'_>, out: &mut Vec<(Cow<'x, str>, Value<'x>)>) {
-    for (name, value) in &node.map.data {
-        if let Some(v) = resolve(value, &node.values) {
-            let name = match resolve(name, &node.values) {
+fn collect_data<'x>(view: View<'x, 'x>, node: &Node, out: &mut Vec<(Cow<'x, str>, Value<'x>)>) {
+    let map = view.map(node);
+    let values = view.values(node);
+    for (name, value) in &map.data {
+        if let Some(v) = resolve(value, values) {
+            let name = match resolve(name, values) {
                 Some(Value::Str(s)) => s,
                 Some(other) => Cow::Owned(other.text().into_owned()),
                 None => Cow::Borrowed(""),
@@ -950,9 +983,9 @@ fn collect_data<'x>(node: &'x Node<'_>, out: &mut Vec<(Cow<'x, str>, Value<'x>)>
             out.push((name, v));
         }
     }
-    for op in &node.map.opaque {
+    for op in &map.opaque {
         if let Some((_, child)) = node.children.iter().find(|(i, _)| *i == op.index) {
-            collect_data(child, out);
+            collect_data(view, child, out);
         }
     }
 }
@@ -963,6 +996,13 @@ struct Walk<'w> {
     templates: Templates,
     channel: TextCache,
     provider: TextCache,
+    /// Whether padtriage reads any record of the current channel (by channel generation).
+    channel_used: Option<(u64, bool)>,
+    /// The channel generation last noted in the chunk's channel list.
+    channel_noted: u64,
+    /// Oldest and newest record time, as FILETIME.
+    first: u64,
+    last: u64,
 }
 
 /// Read a chunk's records without the crate's record iterator: record headers in place,
@@ -981,10 +1021,15 @@ fn walk_chunk(
     };
     let mut w = Walk {
         work,
-        templates: Templates::new(),
+        templates: Templates::default(),
         channel: TextCache::default(),
         provider: TextCache::default(),
+        channel_used: None,
+        channel_noted: 0,
+        first: u64::MAX,
+        last: 0,
     };
+    let mut values = Vec::with_capacity(64);
     let live_end = (header.free_space_offset as usize).min(data.len());
     let mut offset = CHUNK_HEADER_SIZE;
     while offset < live_end {
@@ -1013,28 +1058,85 @@ fn walk_chunk(
         {
             return None;
         }
-        let time = filetime(ft)?;
         let stream = data.get(offset + 24..offset + size - 4)?;
-        let inst = parse_instance(data, stream)?;
-        let node = node(data, inst, &[], &mut w.templates, &work.templates, 0)?;
-        w.record(&mut out, id, time, &node);
+        values.clear();
+        let node = node(data, stream, &mut values, &[], &mut w.templates, &work.templates, 0)?;
+        w.record(&mut out, id, ft, &node, &values);
         if id == header.last_event_record_id {
             break;
         }
         offset += size;
     }
+    // Times are converted once per chunk, and per record kept.
+    if out.records > 0 {
+        out.first = filetime(w.first);
+        out.last = filetime(w.last);
+    }
     Some(out)
 }
 
+/// Whether padtriage reads any record of this channel: [`we::select`] returns `None` for
+/// every other channel whatever the event id, so the walker skips those without asking.
+fn channel_used(channel: &str) -> bool {
+    [
+        we::CHANNEL_SECURITY,
+        we::CHANNEL_AAD,
+        we::CHANNEL_DEVICE_REG,
+        we::CHANNEL_SYSTEM,
+    ]
+    .iter()
+    .any(|c| channel.eq_ignore_ascii_case(c))
+}
+
 impl Walk<'_> {
-    fn record(&mut self, out: &mut ChunkOutcome, id: u64, time: Time, node: &Node<'_>) {
+    fn record(
+        &mut self,
+        out: &mut ChunkOutcome,
+        id: u64,
+        ft: u64,
+        node: &Node,
+        all_values: &[(u8, &[u8])],
+    ) {
         out.records += 1;
-        let map = &node.map;
-        let values = &node.values;
-        let channel = self.channel.get(resolve(&map.channel, values).as_ref());
-        out.see(time, channel);
-        let event_id = resolve(&map.event_id, values).and_then(|v| v.as_u32());
-        let (Some(channel), Some(event_id)) = (channel, event_id) else {
+        self.first = self.first.min(ft);
+        self.last = self.last.max(ft);
+        let view = View {
+            maps: &self.templates.maps,
+            values: all_values,
+        };
+        let map = view.map(node);
+        let values = view.values(node);
+        let present = self
+            .channel
+            .get(resolve(&map.channel, values).as_ref())
+            .is_some();
+        let generation = self.channel.generation;
+        let channel = present.then_some(self.channel.text.as_str());
+        if let Some(c) = channel.filter(|c| !c.is_empty()) {
+            if self.channel_noted != generation {
+                self.channel_noted = generation;
+                if !out.channels.iter().any(|k| k == c) {
+                    out.channels.push(c.to_string());
+                }
+            }
+        }
+        let Some(channel) = channel else {
+            out.ignored += 1;
+            return;
+        };
+        let used = match self.channel_used {
+            Some((seen, used)) if seen == generation => used,
+            _ => {
+                let used = channel_used(channel);
+                self.channel_used = Some((generation, used));
+                used
+            }
+        };
+        if !used {
+            out.ignored += 1;
+            return;
+        }
+        let Some(event_id) = resolve(&map.event_id, values).and_then(|v| v.as_u32()) else {
             out.ignored += 1;
             return;
         };
@@ -1044,23 +1146,32 @@ impl Walk<'_> {
         } else {
             None
         };
-        if !wanted(Some(channel), provider, event_id, self.work.filter, time) {
+        let Some(family) = we::select(channel, provider, event_id) else {
             out.ignored += 1;
             return;
-        }
-        let mut data = Vec::with_capacity(node.data_len());
-        collect_data(node, &mut data);
-        let text =
-            |parts: &[Part]| resolve(parts, values).map(|v| Cow::Owned(v.text().into_owned()));
+        };
+        let Some(time) = filetime(ft).filter(|t| self.work.filter.keeps_time(*t)) else {
+            out.ignored += 1;
+            return;
+        };
+        let mut data = Vec::with_capacity(view.data_len(node));
+        collect_data(view, node, &mut data);
+        // Text the family's mapper reads (the computer for Security, the user SID for AAD).
+        let text = |parts: &[Part], needed: bool| {
+            needed
+                .then(|| resolve(parts, values))
+                .flatten()
+                .map(|v| Cow::Owned(v.text().into_owned()))
+        };
         let raw = RawEvent {
-            provider: provider.map(|p| Cow::Owned(p.to_string())),
+            provider: provider.map(Cow::Borrowed),
             channel: Some(Cow::Borrowed(channel)),
             event_id,
             level: resolve(&map.level, values)
                 .and_then(|v| v.as_u32())
                 .and_then(|l| u8::try_from(l).ok()),
-            computer: text(&map.computer),
-            user_id: text(&map.user_id),
+            computer: text(&map.computer, family == we::Family::Security),
+            user_id: text(&map.user_id, family == we::Family::Aad),
             record_id: Some(id),
             time,
             data,
@@ -1230,9 +1341,14 @@ struct TemplateMap {
     opaque: Vec<Opaque>,
 }
 
-/// Walked templates of one chunk, by definition offset, then by the path they are placed under
-/// (empty for a record's own template). `None`: a shape the walker does not know.
-type Templates = Vec<(u32, Vec<String>, Option<Arc<TemplateMap>>)>;
+/// Walked templates of one chunk: by definition offset, then by the path they are placed under
+/// (empty for a record's own template), the index of their map in `maps`, or `None` for a shape
+/// the walker does not know.
+#[derive(Default)]
+struct Templates {
+    seen: Vec<(u32, Vec<String>, Option<usize>)>,
+    maps: Vec<Arc<TemplateMap>>,
+}
 
 /// A template definition's identity across the chunks of a file, as the crate's own program
 /// store has it: GUID, body size and body checksum. Windows copies each template into every
@@ -1264,13 +1380,14 @@ fn template(
     chunk: &[u8],
     offset: u32,
     prefix: &[String],
-) -> Option<Arc<TemplateMap>> {
+) -> Option<usize> {
     // A chunk holds a few dozen templates at most: a scan beats hashing.
     if let Some((_, _, map)) = templates
+        .seen
         .iter()
         .find(|(o, p, _)| *o == offset && p == prefix)
     {
-        return map.clone();
+        return *map;
     }
     let key = template_key(chunk, offset);
     let lock = || {
@@ -1301,22 +1418,25 @@ fn template(
             map
         }),
     };
-    templates.push((offset, prefix.to_vec(), map.clone()));
-    map
-}
-
-/// A template instance: its definition offset and raw (type, bytes) values.
-struct Instance<'a> {
-    def_offset: u32,
-    values: Vec<(u8, &'a [u8])>,
+    let index = map.map(|m| {
+        templates.maps.push(m);
+        templates.maps.len() - 1
+    });
+    templates.seen.push((offset, prefix.to_vec(), index));
+    index
 }
 
 /// Parse a BinXML stream `bytes` (a slice of `chunk`: a record's, or a nested fragment) that is
 /// one template instance: an optional fragment header, the TemplateInstance token, version,
 /// template id, definition offset, the definition itself when it is stored right here (its first
 /// use in the chunk), the substitution descriptors (size, type) and values, then nothing but an
-/// end-of-stream token. `None` for any other shape.
-fn parse_instance<'a>(chunk: &'a [u8], bytes: &'a [u8]) -> Option<Instance<'a>> {
+/// end-of-stream token. `None` for any other shape. The raw (type, bytes) values are appended
+/// to `values`; returns the definition offset.
+fn parse_instance<'a>(
+    chunk: &'a [u8],
+    bytes: &'a [u8],
+    values: &mut Vec<(u8, &'a [u8])>,
+) -> Option<u32> {
     // Offsets in the fragment are chunk offsets, so read it in place.
     let start = (bytes.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
     let end = start.checked_add(bytes.len())?;
@@ -1342,7 +1462,7 @@ fn parse_instance<'a>(chunk: &'a [u8], bytes: &'a [u8]) -> Option<Instance<'a>> 
     }
     let count = c.u32()? as usize;
     let descriptors = c.bytes(count.checked_mul(4)?)?;
-    let mut values = Vec::with_capacity(count);
+    values.reserve(count);
     for d in descriptors.chunks_exact(4) {
         let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
         values.push((d[2], c.bytes(size)?));
@@ -1351,7 +1471,7 @@ fn parse_instance<'a>(chunk: &'a [u8], bytes: &'a [u8]) -> Option<Instance<'a>> 
     if c.pos < end && c.u8()? != 0x00 {
         return None;
     }
-    Some(Instance { def_offset, values })
+    Some(def_offset)
 }
 
 /// A bounds-checked little-endian reader over a chunk.
