@@ -11,6 +11,7 @@ use crate::model::{
 use crate::sources;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use std::fmt::Write as _;
 use std::io::{self, BufReader, Write};
 
 mod sorted;
@@ -304,20 +305,28 @@ pub fn read_input_to(
 /// A stable, short label for an event's kind: `security.4625`, `aad.1098`, `udr.304`,
 /// `scm.7000`, `pad.error`, `run.portal_error`, `run.flow_session`.
 pub fn kind_of(ev: &Event) -> String {
-    match &ev.data {
-        EventData::Security(s) => format!("security.{}", s.event_id),
-        EventData::Aad(a) => format!("aad.{}", a.event_id),
-        EventData::DeviceRegistration(d) => format!("udr.{}", d.event_id),
-        EventData::Service(s) => format!("scm.{}", s.event_id),
+    let mut s = String::with_capacity(16);
+    write_kind(ev, &mut s);
+    s
+}
+
+/// [`kind_of`], appended to `out`.
+pub fn write_kind(ev: &Event, out: &mut String) {
+    // Writing to a String cannot fail.
+    let _ = match &ev.data {
+        EventData::Security(s) => write!(out, "security.{}", s.event_id),
+        EventData::Aad(a) => write!(out, "aad.{}", a.event_id),
+        EventData::DeviceRegistration(d) => write!(out, "udr.{}", d.event_id),
+        EventData::Service(s) => write!(out, "scm.{}", s.event_id),
         EventData::PadLog(p) => match p.level {
-            Some(l) => format!("pad.{}", level_name(l)),
-            None => "pad.entry".to_string(),
+            Some(l) => write!(out, "pad.{}", level_name(l)),
+            None => write!(out, "pad.entry"),
         },
         EventData::RunRecord(r) => match r.kind {
-            RunRecordKind::PortalError => "run.portal_error".to_string(),
-            RunRecordKind::FlowSession => "run.flow_session".to_string(),
+            RunRecordKind::PortalError => write!(out, "run.portal_error"),
+            RunRecordKind::FlowSession => write!(out, "run.flow_session"),
         },
-    }
+    };
 }
 
 fn level_name(l: crate::model::TraceLevel) -> &'static str {
@@ -358,105 +367,118 @@ fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("-")
 }
 
-fn account_text(a: &crate::model::Account) -> String {
+fn write_account(a: &crate::model::Account, out: &mut String) {
     match (&a.domain, &a.name) {
-        (Some(d), Some(n)) => format!("{d}\\{n}"),
-        (None, Some(n)) => n.clone(),
-        (_, None) => a.sid.clone().unwrap_or_else(|| "-".into()),
+        (Some(d), Some(n)) => {
+            out.push_str(d);
+            out.push('\\');
+            out.push_str(n);
+        }
+        (None, Some(n)) => out.push_str(n),
+        (_, None) => out.push_str(a.sid.as_deref().unwrap_or("-")),
     }
 }
 
 /// One line a person can read.
 pub fn summary(ev: &Event) -> String {
+    let mut s = String::with_capacity(128);
+    write_summary(ev, &mut s);
+    s
+}
+
+/// [`summary`], appended to `out`.
+pub fn write_summary(ev: &Event, out: &mut String) {
+    // Writing to a String cannot fail: the results of `write!` are ignored.
     match &ev.data {
-        EventData::Security(s) => security_summary(s),
+        EventData::Security(s) => security_summary(s, out),
         EventData::Aad(a) => {
-            let mut out = format!("AAD {}", a.event_id);
+            let _ = write!(out, "AAD {}", a.event_id);
             if let Some(c) = a.error_code {
-                out.push_str(&format!(" error {}", codes::describe_hex(c)));
+                let _ = write!(out, " error {}", codes::describe_hex(c));
             }
             if let Some(c) = a.status {
-                out.push_str(&format!(" status {}", codes::describe_hex(c)));
+                let _ = write!(out, " status {}", codes::describe_hex(c));
             }
             if let Some(o) = &a.oauth_error {
-                out.push_str(&format!(" {o}"));
+                let _ = write!(out, " {o}");
             }
             for c in &a.aadsts {
-                out.push_str(&format!(" {}", codes::describe_aadsts(*c)));
+                let _ = write!(out, " {}", codes::describe_aadsts(*c));
             }
             if let Some(u) = &a.upn {
-                out.push_str(&format!(" user {u}"));
+                let _ = write!(out, " user {u}");
             }
             if a.error_code.is_none() && a.status.is_none() && a.aadsts.is_empty() {
-                out.push_str(&format!(": {}", first_line(&a.text)));
+                let _ = write!(out, ": {}", first_line(&a.text));
             }
-            out
         }
         EventData::DeviceRegistration(d) => {
-            let mut out = format!("Device registration {}", d.event_id);
+            let _ = write!(out, "Device registration {}", d.event_id);
             if let Some(c) = d.exit_code {
-                out.push_str(&format!(" exit code {}", codes::describe_hex(c)));
+                let _ = write!(out, " exit code {}", codes::describe_hex(c));
             }
             if let Some(p) = &d.error_phase {
-                out.push_str(&format!(" phase {p}"));
+                let _ = write!(out, " phase {p}");
             }
             if let Some(s) = &d.server_error {
-                out.push_str(&format!(" server error {s}"));
+                let _ = write!(out, " server error {s}");
             }
-            out
         }
         EventData::Service(s) => {
-            let mut out = format!("Service Control Manager {} {}", s.event_id, opt(&s.service));
+            let _ = write!(
+                out,
+                "Service Control Manager {} {}",
+                s.event_id,
+                opt(&s.service)
+            );
             if let Some(c) = s.error_code {
-                match codes::win32(c) {
-                    Some(i) => out.push_str(&format!(" error {c} ({}: {})", i.name, i.meaning)),
-                    None => out.push_str(&format!(" error {c}")),
-                }
+                let _ = match codes::win32(c) {
+                    Some(i) => write!(out, " error {c} ({}: {})", i.name, i.meaning),
+                    None => write!(out, " error {c}"),
+                };
             }
-            out
         }
         EventData::PadLog(p) => {
-            let mut out = format!(
+            let _ = write!(
+                out,
                 "PAD {} {}",
                 p.level.map(level_name).unwrap_or("entry"),
                 opt(&p.component)
             );
             if !p.error_codes.is_empty() {
-                out.push_str(&format!(" {}", p.error_codes.join(",")));
+                let _ = write!(out, " {}", p.error_codes.join(","));
             }
             for c in &p.ntstatus {
-                out.push_str(&format!(" {}", codes::describe_hex(*c)));
+                let _ = write!(out, " {}", codes::describe_hex(*c));
             }
             if let Some(u) = &p.user {
-                out.push_str(&format!(" user {u}"));
+                let _ = write!(out, " user {u}");
             }
-            out.push_str(&format!(": {}", first_line(&p.message)));
-            out
+            let _ = write!(out, ": {}", first_line(&p.message));
         }
         EventData::RunRecord(r) => {
             let what = match r.kind {
                 RunRecordKind::PortalError => "Portal run error",
                 RunRecordKind::FlowSession => "Flow session failed",
             };
-            let mut out = format!("{what} {}", opt(&r.error_code));
+            let _ = write!(out, "{what} {}", opt(&r.error_code));
             for c in &r.ntstatus {
-                out.push_str(&format!(" {}", codes::describe_hex(*c)));
+                let _ = write!(out, " {}", codes::describe_hex(*c));
             }
             if let Some(u) = &r.user {
-                out.push_str(&format!(" user {u}"));
+                let _ = write!(out, " user {u}");
             }
             if let Some(m) = &r.machine {
-                out.push_str(&format!(" machine {m}"));
+                let _ = write!(out, " machine {m}");
             }
             if let Some(m) = &r.error_message {
-                out.push_str(&format!(": {}", first_line(m)));
+                let _ = write!(out, ": {}", first_line(m));
             }
-            out
         }
     }
 }
 
-fn security_summary(s: &crate::model::SecurityEvent) -> String {
+fn security_summary(s: &crate::model::SecurityEvent, out: &mut String) {
     let what = match s.event_id {
         4624 => "Logon succeeded",
         4625 => "Logon failed",
@@ -468,34 +490,37 @@ fn security_summary(s: &crate::model::SecurityEvent) -> String {
         4776 => "NTLM credential validation",
         _ => "Security event",
     };
-    let who = if s.event_id == 4672 {
-        account_text(&s.subject)
+    let _ = write!(out, "{what} ({}) ", s.event_id);
+    if s.event_id == 4672 {
+        write_account(&s.subject, out);
     } else {
-        account_text(&s.target)
-    };
-    let mut out = format!("{what} ({}) {who}", s.event_id);
+        write_account(&s.target, out);
+    }
     if let Some(t) = s.logon_type {
-        out.push_str(&format!(" type {t} {}", codes::logon_type_name(t)));
+        let _ = write!(out, " type {t} {}", codes::logon_type_name(t));
     }
     if let Some(st) = s.status.filter(|v| *v != 0) {
-        out.push_str(&format!(" status {}", codes::describe_hex(st)));
+        let _ = write!(out, " status {}", codes::describe_hex(st));
     }
     if let Some(st) = s.sub_status.filter(|v| *v != 0) {
-        out.push_str(&format!(" substatus {}", codes::describe_hex(st)));
+        let _ = write!(out, " substatus {}", codes::describe_hex(st));
     }
     if let Some(p) = &s.logon_process {
-        out.push_str(&format!(" via {p}"));
+        out.push_str(" via ");
+        out.push_str(p);
     }
     if let Some(p) = &s.process_name {
-        out.push_str(&format!(" process {p}"));
+        out.push_str(" process ");
+        out.push_str(p);
     }
     if let Some(ip) = s.ip_address.as_deref().filter(|ip| *ip != "-") {
-        out.push_str(&format!(" from {ip}"));
+        out.push_str(" from ");
+        out.push_str(ip);
     }
     if let Some(t) = &s.target_server {
-        out.push_str(&format!(" to {t}"));
+        out.push_str(" to ");
+        out.push_str(t);
     }
-    out
 }
 
 fn first_line(s: &str) -> &str {

@@ -2,9 +2,11 @@
 //! one event at a time ([`line_renderer`]), so the timeline can be written while it is read.
 
 use crate::cli::TimelineFormat;
-use crate::model::{Event, EventData, Loc, Time};
-use crate::timeline::{kind_of, summary, Timeline};
+use crate::model::{Event, EventData, Loc};
+use crate::timeline::{write_kind, write_summary, Timeline};
+use chrono::SecondsFormat;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::io::{self, Write};
 
 fn loc(ev: &Event) -> String {
@@ -18,7 +20,7 @@ fn loc(ev: &Event) -> String {
 /// One JSON line; field order is the output's.
 #[derive(Serialize)]
 struct JsonLine<'a> {
-    time: &'a Time,
+    time: &'a str,
     file: &'a str,
     loc: Loc,
     kind: &'a str,
@@ -26,8 +28,31 @@ struct JsonLine<'a> {
     data: &'a EventData,
 }
 
+/// Per-thread buffers for a line's kind and summary, reused from line to line.
+#[derive(Default)]
+struct Scratch {
+    kind: String,
+    summary: String,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
 /// Append one event's line (with its newline) in `format` to `out`.
 pub fn line(format: TimelineFormat, ev: &Event, out: &mut Vec<u8>) {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => line_with(format, ev, &mut scratch, out),
+        Err(_) => line_with(format, ev, &mut Scratch::default(), out),
+    })
+}
+
+fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mut Vec<u8>) {
+    let Scratch { kind, summary } = scratch;
+    kind.clear();
+    write_kind(ev, kind);
+    summary.clear();
+    write_summary(ev, summary);
     match format {
         TimelineFormat::Text => {
             // Writing to a Vec cannot fail.
@@ -35,19 +60,21 @@ pub fn line(format: TimelineFormat, ev: &Event, out: &mut Vec<u8>) {
                 out,
                 "{}  {:<16} {}  [{} {}]",
                 ev.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
-                kind_of(ev),
-                summary(ev),
+                kind,
+                summary,
                 ev.source.file,
                 loc(ev)
             );
         }
         TimelineFormat::Jsonl => {
+            // As chrono serialises a UTC time, without its per-character escaping.
+            let time = ev.time.to_rfc3339_opts(SecondsFormat::AutoSi, true);
             let line = JsonLine {
-                time: &ev.time,
+                time: &time,
                 file: &ev.source.file,
                 loc: ev.source.loc,
-                kind: &kind_of(ev),
-                summary: &summary(ev),
+                kind,
+                summary,
                 data: &ev.data,
             };
             if serde_json::to_writer(&mut *out, &line).is_ok() {
@@ -59,11 +86,14 @@ pub fn line(format: TimelineFormat, ev: &Event, out: &mut Vec<u8>) {
                 .buffer_capacity(1024)
                 .from_writer(&mut *out);
             let _ = w.write_record([
-                ev.time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-                kind_of(ev),
-                ev.source.file.to_string(),
-                loc(ev),
-                summary(ev),
+                ev.time
+                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                    .to_string()
+                    .as_str(),
+                kind,
+                &ev.source.file,
+                &loc(ev),
+                summary,
             ]);
             let _ = w.flush();
         }

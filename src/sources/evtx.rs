@@ -656,8 +656,26 @@ fn json_record(work: &Work, out: &mut ChunkOutcome, rec: EvtxRecord<'_>) {
         return;
     };
     let place = at();
-    let json = match rec.into_json_value() {
-        Ok(j) => j.data,
+    // Rendered to JSON by the crate; only the System fields selection needs are read from it,
+    // and the whole document is parsed for the records kept.
+    let parsed = rec
+        .into_json_bytes()
+        .and_then(|r| {
+            String::from_utf8(r.data)
+                .map_err(|e| EvtxError::from(evtx::err::SerializationError::from(e)))
+        })
+        .and_then(|text| {
+            let mut de = serde_json::Deserializer::from_str(&text);
+            let head = serde::de::DeserializeSeed::deserialize(
+                Member("Event", Member("System", SystemSeed)),
+                &mut de,
+            )
+            .and_then(|h| de.end().map(|()| h))
+            .map_err(|e| EvtxError::from(evtx::err::SerializationError::from(e)))?;
+            Ok((text, head.flatten()))
+        });
+    let (text, head) = match parsed {
+        Ok(p) => p,
         Err(e) => {
             out.errors += 1;
             out.problem("bad_record", place, chain(&e));
@@ -665,25 +683,152 @@ fn json_record(work: &Work, out: &mut ChunkOutcome, rec: EvtxRecord<'_>) {
         }
     };
     out.records += 1;
-    let Some(raw) = raw_from_json(&json, id, time) else {
+    let Some(head) = head else {
         out.see(time, None);
         out.ignored += 1;
         return;
     };
-    out.see(time, raw.channel.as_deref());
+    let channel = json_text(head.channel.as_ref()).map(|v| v.text().into_owned());
+    let provider = json_attr(head.provider.as_ref(), "Name");
+    let event_id = json_text(head.event_id.as_ref())
+        .and_then(|v| v.as_u32())
+        .unwrap_or(0);
+    out.see(time, channel.as_deref());
     let keep = wanted(
-        raw.channel.as_deref(),
-        raw.provider.as_deref(),
-        raw.event_id,
+        channel.as_deref(),
+        provider.as_deref(),
+        event_id,
         work.filter,
         time,
     );
-    out.keep(
-        work,
-        id,
-        keep.then(|| we::to_event_data(&raw)).flatten(),
-        time,
-    );
+    let data = keep
+        .then(|| serde_json::from_str::<J>(&text).ok())
+        .flatten()
+        .and_then(|json| raw_from_json(&json, id, time))
+        .and_then(|raw| we::to_event_data(&raw));
+    out.keep(work, id, data, time);
+}
+
+/// Reads one member of a JSON object (the last of that name, as `serde_json::Value` keeps it)
+/// with the inner seed, skipping everything else unbuilt; `None` when the value is no object or
+/// has no such member.
+#[derive(Clone, Copy)]
+struct Member<S>(&'static str, S);
+
+impl<'de, S> serde::de::DeserializeSeed<'de> for Member<S>
+where
+    S: serde::de::DeserializeSeed<'de> + Copy,
+{
+    type Value = Option<S::Value>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S> serde::de::Visitor<'de> for Member<S>
+where
+    S: serde::de::DeserializeSeed<'de> + Copy,
+{
+    type Value = Option<S::Value>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = m.next_key::<String>()? {
+            if key == self.0 {
+                found = Some(m.next_value_seed(self.1)?);
+            } else {
+                m.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+        while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// The `Event/System` members record selection reads.
+#[derive(Default)]
+struct Head {
+    channel: Option<J>,
+    event_id: Option<J>,
+    provider: Option<J>,
+}
+
+/// Reads [`Head`] from the System value: none of its members when it is no object, as
+/// `Value::get` sees it.
+#[derive(Clone, Copy)]
+struct SystemSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for SystemSeed {
+    type Value = Head;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Head, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SystemSeed {
+    type Value = Head;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Head, A::Error> {
+        let mut h = Head::default();
+        while let Some(key) = m.next_key::<String>()? {
+            match key.as_str() {
+                "Channel" => h.channel = Some(m.next_value()?),
+                "EventID" => h.event_id = Some(m.next_value()?),
+                "Provider" => h.provider = Some(m.next_value()?),
+                _ => {
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(h)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Head, A::Error> {
+        while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Head::default())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Head, E> {
+        Ok(Head::default())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Head, E> {
+        Ok(Head::default())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Head, E> {
+        Ok(Head::default())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Head, E> {
+        Ok(Head::default())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Head, E> {
+        Ok(Head::default())
+    }
+    fn visit_unit<E>(self) -> Result<Head, E> {
+        Ok(Head::default())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1060,7 +1205,15 @@ fn walk_chunk(
         }
         let stream = data.get(offset + 24..offset + size - 4)?;
         values.clear();
-        let node = node(data, stream, &mut values, &[], &mut w.templates, &work.templates, 0)?;
+        let node = node(
+            data,
+            stream,
+            &mut values,
+            &[],
+            &mut w.templates,
+            &work.templates,
+            0,
+        )?;
         w.record(&mut out, id, ft, &node, &values);
         if id == header.last_event_record_id {
             break;

@@ -156,7 +156,13 @@ impl LineSorter {
             let mut s = lock(&self.spilled);
             let taken = {
                 let mut h = lock(&self.held);
-                (h.bytes >= self.budget).then(|| std::mem::take(&mut *h))
+                (h.bytes >= self.budget).then(|| {
+                    let taken = std::mem::take(&mut *h);
+                    // The next run will be about as large: spare the index its regrowth.
+                    h.entries.reserve(taken.entries.len());
+                    h.batches.reserve(taken.batches.len());
+                    taken
+                })
             };
             if let Some(mut held) = taken {
                 if s.error.is_none() {
