@@ -2,7 +2,7 @@
 //! one event at a time ([`line_renderer`]), so the timeline can be written while it is read.
 
 use crate::cli::TimelineFormat;
-use crate::model::{Event, EventData, Loc};
+use crate::model::{Event, EventData, Loc, Time};
 use crate::timeline::{write_kind, write_summary, Timeline};
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -67,8 +67,8 @@ fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mu
             );
         }
         TimelineFormat::Jsonl => {
-            // As chrono serialises a UTC time, without its per-character escaping.
-            let time = ev.time.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+            let mut time = [0u8; 40];
+            let time = rfc3339(&ev.time, &mut time);
             let line = JsonLine {
                 time: &time,
                 file: &ev.source.file,
@@ -97,6 +97,55 @@ fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mu
             ]);
             let _ = w.flush();
         }
+    }
+}
+
+/// `t` as chrono serialises a UTC time (RFC 3339, `Z`, fraction digits 0, 3, 6 or 9 as
+/// needed), written without chrono's formatting machinery for the years 0 to 9999.
+fn rfc3339<'b>(t: &Time, buf: &'b mut [u8; 40]) -> std::borrow::Cow<'b, str> {
+    use chrono::{Datelike, Timelike};
+    let nanos = t.nanosecond();
+    let year = t.year();
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return std::borrow::Cow::Owned(t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+    }
+    // Writes `v` as `digits` decimal digits at `at`; returns where it ended.
+    fn put(buf: &mut [u8; 40], at: usize, v: u32, digits: u32) -> usize {
+        let mut d = 10u32.pow(digits - 1);
+        let mut n = at;
+        while d > 0 {
+            buf[n] = b'0' + ((v / d) % 10) as u8;
+            n += 1;
+            d /= 10;
+        }
+        n
+    }
+    put(buf, 0, year as u32, 4);
+    buf[4] = b'-';
+    put(buf, 5, t.month(), 2);
+    buf[7] = b'-';
+    put(buf, 8, t.day(), 2);
+    buf[10] = b'T';
+    put(buf, 11, t.hour(), 2);
+    buf[13] = b':';
+    put(buf, 14, t.minute(), 2);
+    buf[16] = b':';
+    let mut n = put(buf, 17, t.second(), 2);
+    if nanos != 0 {
+        buf[19] = b'.';
+        n = if nanos % 1_000_000 == 0 {
+            put(buf, 20, nanos / 1_000_000, 3)
+        } else if nanos % 1_000 == 0 {
+            put(buf, 20, nanos / 1_000, 6)
+        } else {
+            put(buf, 20, nanos, 9)
+        };
+    }
+    buf[n] = b'Z';
+    // Only ASCII digits and separators were written.
+    match std::str::from_utf8(&buf[..n + 1]) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => std::borrow::Cow::Owned(t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
     }
 }
 
@@ -139,4 +188,30 @@ pub fn render(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io:
         out.write_all(&buf)?;
     }
     footer(tl, format, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_are_written_as_chrono_serialises_them() {
+        let base = chrono::Utc.with_ymd_and_hms(2025, 6, 2, 13, 17, 5).unwrap();
+        let mut times = vec![
+            base,
+            chrono::Utc.with_ymd_and_hms(1601, 1, 1, 0, 0, 0).unwrap(),
+            chrono::Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            chrono::Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+            chrono::Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap(),
+        ];
+        for ns in [1, 100, 1_000, 26_500, 1_000_000, 123_000_000, 999_999_999] {
+            times.push(base + chrono::Duration::nanoseconds(ns));
+        }
+        for t in times {
+            let mut buf = [0u8; 40];
+            let want = serde_json::to_value(t).unwrap();
+            assert_eq!(rfc3339(&t, &mut buf), want.as_str().unwrap(), "{t:?}");
+        }
+    }
 }

@@ -31,12 +31,12 @@ use crate::model::{
 };
 use evtx::err::EvtxError;
 use evtx::{EvtxChunk, EvtxChunkData, EvtxChunkHeader, EvtxFileHeader, EvtxRecord, ParserSettings};
-use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 const FILE_HEADER_SIZE: usize = 4096;
@@ -352,59 +352,128 @@ fn read_chunks<R: Read>(
         path,
         templates: SharedTemplates::default(),
     };
-    let mut spare: Vec<Vec<u8>> = Vec::new();
-    let mut number = pending.len() as u64;
-    let mut eof = pending.last().is_some_and(|c| c.len < CHUNK_SIZE);
-    loop {
-        let mut batch = std::mem::take(&mut pending);
-        while !eof && batch.len() < batch_size {
-            match next_chunk(r, number, &mut spare) {
-                Ok(Some(c)) => {
-                    eof = c.len < CHUNK_SIZE;
-                    batch.push(c);
-                    number += 1;
-                }
-                Ok(None) => eof = true,
-                Err(e) => {
-                    fold.problems.push(Problem::new(
-                        "io",
-                        Some(format!("chunk {number}")),
-                        format!("read failed, the rest of the file is not read: {e}"),
-                    ));
-                    eof = true;
-                }
-            }
+    // The events leave from the worker, so the sink's own work (rendering) runs in parallel.
+    let one = |c: RawChunk| {
+        let mut o = guarded_chunk(&work, c);
+        let events = std::mem::take(&mut o.events);
+        o.kept = events.len() as u64;
+        sink.take(o.number, events);
+        o
+    };
+    // This thread reads chunk after chunk and hands each to an idle worker; with `in_flight`
+    // chunks already out, it reads the chunk itself. So reading overlaps parsing, at most
+    // `in_flight + 1` chunks are held, and no thread waits for a batch's slowest chunk.
+    let in_flight = if threads > 1 { batch_size } else { 0 };
+    let shared = Shared::default();
+    let mut order = Order::default();
+    match &pool {
+        Some(pool) => pool.in_place_scope(|s| {
+            feed(s, r, pending, in_flight, &one, &shared, &mut order, fold)
+        }),
+        None => rayon::in_place_scope(|s| {
+            feed(s, r, pending, in_flight, &one, &shared, &mut order, fold)
+        }),
+    }
+    order.fold_ready(&shared, fold);
+}
+
+/// What the reading thread and the chunk workers share.
+#[derive(Default)]
+struct Shared {
+    /// Chunks handed out and not done yet.
+    out: AtomicUsize,
+    finished: Mutex<Vec<ChunkOutcome>>,
+    /// Chunk buffers to read into again.
+    spare: Mutex<Vec<Vec<u8>>>,
+}
+
+/// Outcomes waiting for the chunks before them: they are folded in chunk order, so channels and
+/// problems are listed as they occur in the file.
+#[derive(Default)]
+struct Order {
+    parked: std::collections::BTreeMap<u64, ChunkOutcome>,
+    next: u64,
+}
+
+impl Order {
+    fn park(&mut self, shared: &Shared, mut o: ChunkOutcome) {
+        lock_ignoring_poison(&shared.spare).extend(o.buffer.take());
+        self.parked.insert(o.number, o);
+    }
+
+    fn fold_ready(&mut self, shared: &Shared, fold: &mut Fold) {
+        let done = std::mem::take(&mut *lock_ignoring_poison(&shared.finished));
+        for o in done {
+            self.park(shared, o);
         }
-        if batch.is_empty() {
-            break;
-        }
-        // The events leave from the worker, so the sink's own work (rendering) runs in parallel.
-        let one = |c: RawChunk| {
-            let mut o = guarded_chunk(&work, c);
-            let events = std::mem::take(&mut o.events);
-            o.kept = events.len() as u64;
-            sink.take(o.number, events);
-            o
-        };
-        let run = |batch: Vec<RawChunk>| -> Vec<ChunkOutcome> {
-            if ctx.threads == 1 {
-                batch.into_iter().map(one).collect()
-            } else {
-                batch.into_par_iter().map(one).collect()
-            }
-        };
-        let done = match &pool {
-            Some(pool) => pool.install(|| run(batch)),
-            None => run(batch),
-        };
-        for mut o in done {
-            spare.extend(o.buffer.take());
+        while let Some(o) = self.parked.remove(&self.next) {
             fold.chunk(o);
-        }
-        if eof {
-            break;
+            self.next += 1;
         }
     }
+}
+
+/// Read the chunks after `pending` from `r` and parse each, on a worker of the scope while fewer
+/// than `in_flight` are out, else here.
+#[allow(clippy::too_many_arguments)]
+fn feed<'s, R: Read, F>(
+    s: &rayon::Scope<'s>,
+    r: &mut R,
+    pending: Vec<RawChunk>,
+    in_flight: usize,
+    one: &'s F,
+    shared: &'s Shared,
+    order: &mut Order,
+    fold: &mut Fold,
+) where
+    F: Fn(RawChunk) -> ChunkOutcome + Sync,
+{
+    let mut number = pending.len() as u64;
+    let mut eof = pending.last().is_some_and(|c| c.len < CHUNK_SIZE);
+    let mut pending = pending.into_iter();
+    loop {
+        let c = match pending.next() {
+            Some(c) => c,
+            None if eof => break,
+            None => {
+                let mut buffers = std::mem::take(&mut *lock_ignoring_poison(&shared.spare));
+                let next = next_chunk(r, number, &mut buffers);
+                lock_ignoring_poison(&shared.spare).append(&mut buffers);
+                match next {
+                    Ok(Some(c)) => {
+                        eof = c.len < CHUNK_SIZE;
+                        number += 1;
+                        c
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        fold.problems.push(Problem::new(
+                            "io",
+                            Some(format!("chunk {number}")),
+                            format!("read failed, the rest of the file is not read: {e}"),
+                        ));
+                        break;
+                    }
+                }
+            }
+        };
+        if shared.out.load(Ordering::Acquire) < in_flight {
+            shared.out.fetch_add(1, Ordering::AcqRel);
+            s.spawn(move |_| {
+                let o = one(c);
+                lock_ignoring_poison(&shared.finished).push(o);
+                shared.out.fetch_sub(1, Ordering::AcqRel);
+            });
+        } else {
+            let o = one(c);
+            order.park(shared, o);
+        }
+        order.fold_ready(shared, fold);
+    }
+}
+
+fn lock_ignoring_poison<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The next chunk from the stream, `None` at its end, read into a recycled buffer when there
@@ -936,13 +1005,9 @@ fn node<'c>(
             }
             let index = u16::try_from(at - start).ok()?;
             // Where the fragment sits decides how its elements read; elsewhere it is only checked.
-            let path = templates.maps[map]
-                .opaque
-                .iter()
-                .find(|o| o.index == index)
-                .map(|o| o.path.clone());
-            let child = match path {
-                Some(path) => node(chunk, b, values, &path, templates, shared, depth + 1)?,
+            let parent = Arc::clone(&templates.maps[map]);
+            let child = match parent.opaque.iter().find(|o| o.index == index) {
+                Some(o) => node(chunk, b, values, &o.path, templates, shared, depth + 1)?,
                 None => node(
                     chunk,
                     b,
