@@ -201,7 +201,9 @@ mod tests {
         let mut times = vec![
             base,
             chrono::Utc.with_ymd_and_hms(1601, 1, 1, 0, 0, 0).unwrap(),
-            chrono::Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            chrono::Utc
+                .with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+                .unwrap(),
             chrono::Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
             chrono::Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap(),
         ];

@@ -35,8 +35,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 const FILE_HEADER_SIZE: usize = 4096;
@@ -134,7 +134,7 @@ struct Work<'a> {
     filter: &'a EventFilter,
     settings: Arc<ParserSettings>,
     path: Path,
-    templates: SharedTemplates,
+    templates: &'a SharedTemplates,
 }
 
 /// What the file thread keeps of each chunk once its events went to the sink: where it sits in
@@ -350,7 +350,7 @@ fn read_chunks<R: Read>(
         filter: ctx.filter,
         settings: Arc::new(ParserSettings::default()),
         path,
-        templates: SharedTemplates::default(),
+        templates: shared_templates(),
     };
     // The events leave from the worker, so the sink's own work (rendering) runs in parallel.
     let one = |c: RawChunk| {
@@ -367,9 +367,9 @@ fn read_chunks<R: Read>(
     let shared = Shared::default();
     let mut order = Order::default();
     match &pool {
-        Some(pool) => pool.in_place_scope(|s| {
-            feed(s, r, pending, in_flight, &one, &shared, &mut order, fold)
-        }),
+        Some(pool) => {
+            pool.in_place_scope(|s| feed(s, r, pending, in_flight, &one, &shared, &mut order, fold))
+        }
         None => rayon::in_place_scope(|s| {
             feed(s, r, pending, in_flight, &one, &shared, &mut order, fold)
         }),
@@ -1276,7 +1276,7 @@ fn walk_chunk(
             &mut values,
             &[],
             &mut w.templates,
-            &work.templates,
+            work.templates,
             0,
         )?;
         w.record(&mut out, id, ft, &node, &values);
@@ -1583,6 +1583,17 @@ struct SharedTemplate {
 
 type SharedTemplates = Mutex<HashMap<TemplateKey, Vec<SharedTemplate>>>;
 
+/// Template definitions kept at most; past it the cache starts again (a hostile log could
+/// make every chunk's templates unique).
+const MAX_SHARED_TEMPLATES: usize = 4096;
+
+/// The walked templates of every log this process reads: they are identified by content, and
+/// the logs of one machine share most of them, so a bundle of many small logs walks each once.
+fn shared_templates() -> &'static SharedTemplates {
+    static SHARED: std::sync::OnceLock<SharedTemplates> = std::sync::OnceLock::new();
+    SHARED.get_or_init(SharedTemplates::default)
+}
+
 fn template_key(chunk: &[u8], offset: u32) -> Option<TemplateKey> {
     let def = offset as usize;
     let header = chunk.get(def.checked_add(4)?..def.checked_add(24)?)?;
@@ -1627,7 +1638,11 @@ fn template(
         None => walk_template(chunk, offset, prefix).map(|(map, external)| {
             let map = Arc::new(map);
             if let Some(key) = key {
-                lock().entry(key).or_default().push(SharedTemplate {
+                let mut cache = lock();
+                if cache.len() >= MAX_SHARED_TEMPLATES {
+                    cache.clear();
+                }
+                cache.entry(key).or_default().push(SharedTemplate {
                     prefix: prefix.to_vec(),
                     external,
                     map: Arc::clone(&map),
@@ -2056,7 +2071,7 @@ mod tests {
             filter: &filter,
             settings: Arc::new(ParserSettings::default()),
             path: Path::Fast,
-            templates: SharedTemplates::default(),
+            templates: &SharedTemplates::default(),
         };
         // Only chunks with records the crate rejects go through the crate (for its exact errors
         // and resynchronisation); every other chunk is read by the walker, including chunks

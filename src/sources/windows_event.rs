@@ -615,7 +615,11 @@ mod tests {
 
     #[test]
     fn utf16_text_decodes_to_the_first_nul() {
-        let enc = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+        let enc = |s: &str| {
+            s.encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect::<Vec<u8>>()
+        };
         for s in [
             "",
             "abc",
