@@ -133,9 +133,9 @@ fn rfc3339<'b>(t: &Time, buf: &'b mut [u8; 40]) -> std::borrow::Cow<'b, str> {
     let mut n = put(buf, 17, t.second(), 2);
     if nanos != 0 {
         buf[19] = b'.';
-        n = if nanos % 1_000_000 == 0 {
+        n = if nanos.is_multiple_of(1_000_000) {
             put(buf, 20, nanos / 1_000_000, 3)
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             put(buf, 20, nanos / 1_000, 6)
         } else {
             put(buf, 20, nanos, 9)
