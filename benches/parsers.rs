@@ -73,7 +73,11 @@ fn event_xml(n: usize) -> String {
 <Data Name='AuthenticationPackageName'>Negotiate</Data><Data Name='WorkstationName'>-</Data>\
 <Data Name='ProcessName'>C:\\Windows\\System32\\services.exe</Data><Data Name='IpAddress'>-</Data>\
 <Data Name='IpPort'>-</Data></EventData></Event>\r\n",
-            t.format("%Y-%m-%dT%H:%M:%S%.7fZ"),
+            format!(
+                "{}.{:07}Z",
+                t.format("%Y-%m-%dT%H:%M:%S"),
+                t.timestamp_subsec_nanos() / 100
+            ),
             1000 + i,
             900 + i % 400,
         ));
