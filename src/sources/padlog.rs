@@ -202,7 +202,11 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed, sink: &d
             }
             Ok(LineRead::Line { newline }) => newline,
         };
-        let text = String::from_utf8_lossy(&buf);
+        // Checked as UTF-8 first: much faster than the lossy decoder on valid text.
+        let text = match std::str::from_utf8(&buf) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(&buf),
+        };
         let line = text.trim();
         if line.is_empty() {
             continue;
@@ -433,20 +437,20 @@ const LEVEL_KEYS: &[&str] = &["traceLevel", "level", "Level", "@l"];
 /// Only the time of an uninteresting entry. Unknown fields are skipped by serde without being
 /// stored, so this validates the JSON without building a tree.
 #[derive(Deserialize)]
-struct TimeOnly {
-    #[serde(rename = "eventTimestamp", default)]
-    event_timestamp: Option<Value>,
-    #[serde(default)]
-    timestamp: Option<Value>,
-    #[serde(rename = "Timestamp", default)]
-    timestamp_cap: Option<Value>,
-    #[serde(default)]
-    time: Option<Value>,
-    #[serde(rename = "@t", default)]
-    at_t: Option<Value>,
+struct TimeOnly<'a> {
+    #[serde(rename = "eventTimestamp", default, borrow)]
+    event_timestamp: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    timestamp: Option<Text<'a>>,
+    #[serde(rename = "Timestamp", default, borrow)]
+    timestamp_cap: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    time: Option<Text<'a>>,
+    #[serde(rename = "@t", default, borrow)]
+    at_t: Option<Text<'a>>,
 }
 
-impl TimeOnly {
+impl TimeOnly<'_> {
     fn time(&self) -> Option<Time> {
         first_time([
             &self.event_timestamp,
@@ -459,60 +463,118 @@ impl TimeOnly {
 }
 
 /// The first time key that holds a parseable time, in schema-generation order.
-fn first_time(keys: [&Option<Value>; 5]) -> Option<Time> {
+fn first_time(keys: [&Option<Text>; 5]) -> Option<Time> {
     keys.into_iter()
         .flatten()
         .find_map(|v| v.as_str().and_then(parse_iso_time))
 }
 
+/// A JSON value read only for its text, as `Value::as_str` would see it: a string (borrowed
+/// from the line unless it has escapes), or `None` for anything else, which is skipped unbuilt.
+/// Reading a routine line's fields this way allocates nothing.
+struct Text<'a>(Option<std::borrow::Cow<'a, str>>);
+
+impl Text<'_> {
+    fn as_str(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor(std::marker::PhantomData))
+    }
+}
+
+struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for TextVisitor<'a> {
+    type Value = Text<'a>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'a>, E> {
+        Ok(Text(Some(std::borrow::Cow::Borrowed(v))))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Text<'a>, E> {
+        Ok(Text(Some(std::borrow::Cow::Owned(v.to_string()))))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_unit<E>(self) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Text<'a>, A::Error> {
+        while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Text(None))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Text<'a>, A::Error> {
+        while m
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Text(None))
+    }
+}
+
 /// The fields that decide whether an entry is kept, read without building the whole tree, so
 /// entries the pre-check lets through by accident (`"errorCount":0`) stay cheap.
 #[derive(Deserialize)]
-struct Head {
-    #[serde(rename = "eventTimestamp", default)]
-    event_timestamp: Option<Value>,
-    #[serde(default)]
-    timestamp: Option<Value>,
-    #[serde(rename = "Timestamp", default)]
-    timestamp_cap: Option<Value>,
-    #[serde(default)]
-    time: Option<Value>,
-    #[serde(rename = "@t", default)]
-    at_t: Option<Value>,
-    #[serde(rename = "traceLevel", default)]
-    trace_level: Option<Value>,
-    #[serde(default)]
-    level: Option<Value>,
-    #[serde(rename = "Level", default)]
-    level_cap: Option<Value>,
-    #[serde(rename = "@l", default)]
-    at_l: Option<Value>,
-    #[serde(default)]
-    message: Option<Value>,
-    #[serde(rename = "Message", default)]
-    message_cap: Option<Value>,
-    #[serde(rename = "@m", default)]
-    at_m: Option<Value>,
-    #[serde(default)]
-    msg: Option<Value>,
-    #[serde(default)]
-    exception: Option<Value>,
-    #[serde(rename = "exceptionMessage", default)]
-    exception_message: Option<Value>,
-    #[serde(rename = "Exception", default)]
-    exception_cap: Option<Value>,
-    #[serde(rename = "@x", default)]
-    at_x: Option<Value>,
-    #[serde(rename = "operationName", default)]
-    operation_name: Option<Value>,
-    #[serde(rename = "OperationName", default)]
-    operation_name_cap: Option<Value>,
-    #[serde(rename = "eventType", default)]
-    event_type: Option<Value>,
-    #[serde(rename = "EventType", default)]
-    event_type_cap: Option<Value>,
-    #[serde(default)]
-    event: Option<Value>,
+struct Head<'a> {
+    #[serde(rename = "eventTimestamp", default, borrow)]
+    event_timestamp: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    timestamp: Option<Text<'a>>,
+    #[serde(rename = "Timestamp", default, borrow)]
+    timestamp_cap: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    time: Option<Text<'a>>,
+    #[serde(rename = "@t", default, borrow)]
+    at_t: Option<Text<'a>>,
+    #[serde(rename = "traceLevel", default, borrow)]
+    trace_level: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    level: Option<Text<'a>>,
+    #[serde(rename = "Level", default, borrow)]
+    level_cap: Option<Text<'a>>,
+    #[serde(rename = "@l", default, borrow)]
+    at_l: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    message: Option<Text<'a>>,
+    #[serde(rename = "Message", default, borrow)]
+    message_cap: Option<Text<'a>>,
+    #[serde(rename = "@m", default, borrow)]
+    at_m: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    msg: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    exception: Option<Text<'a>>,
+    #[serde(rename = "exceptionMessage", default, borrow)]
+    exception_message: Option<Text<'a>>,
+    #[serde(rename = "Exception", default, borrow)]
+    exception_cap: Option<Text<'a>>,
+    #[serde(rename = "@x", default, borrow)]
+    at_x: Option<Text<'a>>,
+    #[serde(rename = "operationName", default, borrow)]
+    operation_name: Option<Text<'a>>,
+    #[serde(rename = "OperationName", default, borrow)]
+    operation_name_cap: Option<Text<'a>>,
+    #[serde(rename = "eventType", default, borrow)]
+    event_type: Option<Text<'a>>,
+    #[serde(rename = "EventType", default, borrow)]
+    event_type_cap: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    event: Option<Text<'a>>,
 }
 
 fn parse_entry(line: &str, filter: &EventFilter) -> Result<ParsedLine, serde_json::Error> {
@@ -539,7 +601,7 @@ fn parse_entry(line: &str, filter: &EventFilter) -> Result<ParsedLine, serde_jso
     })
 }
 
-impl Head {
+impl Head<'_> {
     /// Keep errors and warnings, entries naming a run error code or an NTSTATUS detail (anywhere
     /// in the line), and entries about sessions, logons or credentials (the run context around a
     /// failure).
@@ -547,7 +609,7 @@ impl Head {
         let level = [&self.trace_level, &self.level, &self.level_cap, &self.at_l]
             .into_iter()
             .flatten()
-            .find_map(Value::as_str)
+            .find_map(Text::as_str)
             .and_then(parse_level);
         if level.is_some_and(|l| l >= TraceLevel::Warning)
             || !find_run_error_names(raw).is_empty()
@@ -572,7 +634,7 @@ impl Head {
         ]
         .into_iter()
         .flatten()
-        .filter_map(Value::as_str)
+        .filter_map(Text::as_str)
         .any(about_logon)
     }
 }
