@@ -58,6 +58,11 @@ fn event_xml(n: usize) -> String {
     for i in 0..n {
         let id = if i % 2 == 0 { 4624 } else { 5379 };
         let t = t0() + Duration::seconds(i as i64);
+        let created = format!(
+            "{}.{:07}Z",
+            t.format("%Y-%m-%dT%H:%M:%S"),
+            t.timestamp_subsec_nanos() / 100
+        );
         s.push_str(&format!(
             "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
 <Provider Name='Microsoft-Windows-Security-Auditing' Guid='{{54849625-5478-4994-a5ba-3e3b0328c30d}}'/>\
@@ -73,11 +78,7 @@ fn event_xml(n: usize) -> String {
 <Data Name='AuthenticationPackageName'>Negotiate</Data><Data Name='WorkstationName'>-</Data>\
 <Data Name='ProcessName'>C:\\Windows\\System32\\services.exe</Data><Data Name='IpAddress'>-</Data>\
 <Data Name='IpPort'>-</Data></EventData></Event>\r\n",
-            format!(
-                "{}.{:07}Z",
-                t.format("%Y-%m-%dT%H:%M:%S"),
-                t.timestamp_subsec_nanos() / 100
-            ),
+            created,
             1000 + i,
             900 + i % 400,
         ));
