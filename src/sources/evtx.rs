@@ -294,7 +294,7 @@ fn read_chunks<R: Read>(
     } else {
         ctx.threads
     };
-    let batch_size = 2 * threads.max(1);
+    let batch_size = 4 * threads.max(1);
     let mut pending = Vec::new();
     match EvtxFileHeader::from_bytes(&header) {
         Ok(h) if !h.validate_checksum() => fold.problems.push(Problem::new(
@@ -360,9 +360,9 @@ fn read_chunks<R: Read>(
         sink.take(o.number, events);
         o
     };
-    // This thread reads chunk after chunk and hands each to an idle worker; with `in_flight`
-    // chunks already out, it reads the chunk itself. So reading overlaps parsing, at most
-    // `in_flight + 1` chunks are held, and no thread waits for a batch's slowest chunk.
+    // This thread reads chunk after chunk and hands each to the pool, with at most `in_flight`
+    // out at once (it waits for a slot, helping the pool if it is one of its workers). So reading
+    // overlaps parsing, memory is bounded, and no thread waits for a batch's slowest chunk.
     let in_flight = if threads > 1 { batch_size } else { 0 };
     let shared = Shared::default();
     let mut order = Order::default();
@@ -385,6 +385,29 @@ struct Shared {
     finished: Mutex<Vec<ChunkOutcome>>,
     /// Chunk buffers to read into again.
     spare: Mutex<Vec<Vec<u8>>>,
+    /// Signalled when a chunk is done.
+    slot: std::sync::Condvar,
+}
+
+impl Shared {
+    /// Wait until fewer than `limit` chunks are out. A pool worker runs other pool jobs
+    /// meanwhile (it is one of the `--threads`); any other thread (the main thread reading the
+    /// only file) sleeps, so the workers are never kept waiting for work while it parses.
+    fn wait_for_slot(&self, limit: usize) {
+        while self.out.load(Ordering::Acquire) >= limit {
+            if let Some(rayon::Yield::Executed) = rayon::yield_now() {
+                continue;
+            }
+            let guard = lock_ignoring_poison(&self.finished);
+            if self.out.load(Ordering::Acquire) >= limit {
+                // A timeout, not a bare wait: the notification may come between the check and
+                // the wait (it is sent without this lock).
+                let _ = self
+                    .slot
+                    .wait_timeout(guard, std::time::Duration::from_micros(200));
+            }
+        }
+    }
 }
 
 /// Outcomes waiting for the chunks before them: they are folded in chunk order, so channels and
@@ -457,16 +480,18 @@ fn feed<'s, R: Read, F>(
                 }
             }
         };
-        if shared.out.load(Ordering::Acquire) < in_flight {
+        if in_flight == 0 {
+            let o = one(c);
+            order.park(shared, o);
+        } else {
+            shared.wait_for_slot(in_flight);
             shared.out.fetch_add(1, Ordering::AcqRel);
             s.spawn(move |_| {
                 let o = one(c);
                 lock_ignoring_poison(&shared.finished).push(o);
                 shared.out.fetch_sub(1, Ordering::AcqRel);
+                shared.slot.notify_one();
             });
-        } else {
-            let o = one(c);
-            order.park(shared, o);
         }
         order.fold_ready(shared, fold);
     }
