@@ -385,11 +385,20 @@ struct Shared {
     finished: Mutex<Vec<ChunkOutcome>>,
     /// Chunk buffers to read into again.
     spare: Mutex<Vec<Vec<u8>>>,
-    /// Signalled when a chunk is done.
+    /// Signalled when a chunk is done and someone waits for a slot.
     slot: std::sync::Condvar,
+    waiting: AtomicUsize,
 }
 
 impl Shared {
+    /// A chunk is done: free its slot, and wake the reader if it waits for one.
+    fn done(&self) {
+        self.out.fetch_sub(1, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.slot.notify_one();
+        }
+    }
+
     /// Wait until fewer than `limit` chunks are out. A pool worker runs other pool jobs
     /// meanwhile (it is one of the `--threads`); any other thread (the main thread reading the
     /// only file) sleeps, so the workers are never kept waiting for work while it parses.
@@ -399,13 +408,15 @@ impl Shared {
                 continue;
             }
             let guard = lock_ignoring_poison(&self.finished);
-            if self.out.load(Ordering::Acquire) >= limit {
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+            if self.out.load(Ordering::SeqCst) >= limit {
                 // A timeout, not a bare wait: the notification may come between the check and
                 // the wait (it is sent without this lock).
                 let _ = self
                     .slot
                     .wait_timeout(guard, std::time::Duration::from_micros(200));
             }
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
@@ -489,8 +500,7 @@ fn feed<'s, R: Read, F>(
             s.spawn(move |_| {
                 let o = one(c);
                 lock_ignoring_poison(&shared.finished).push(o);
-                shared.out.fetch_sub(1, Ordering::AcqRel);
-                shared.slot.notify_one();
+                shared.done();
             });
         }
         order.fold_ready(shared, fold);
