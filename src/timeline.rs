@@ -180,17 +180,21 @@ fn read_pass<T: Send>(
     } else {
         None
     };
-    let out: Vec<T> = inputs
-        .par_iter()
-        .map(|(i, input)| {
-            let p = each(*i, input);
-            if let Some(b) = &bar {
-                b.inc(input.size);
-                b.set_message(short_name(&input.path));
-            }
-            p
-        })
-        .collect();
+    // Inside the pool: a reader then runs on a worker, which parses chunks itself while it
+    // waits for the others (a single large log otherwise has the calling thread read and sleep).
+    let out: Vec<T> = rayon::scope(|_| {
+        inputs
+            .par_iter()
+            .map(|(i, input)| {
+                let p = each(*i, input);
+                if let Some(b) = &bar {
+                    b.inc(input.size);
+                    b.set_message(short_name(&input.path));
+                }
+                p
+            })
+            .collect()
+    });
     if let Some(b) = bar {
         b.finish_and_clear();
     }
