@@ -1040,19 +1040,13 @@ fn node<'c>(
             }
             let index = u16::try_from(at - start).ok()?;
             // Where the fragment sits decides how its elements read; elsewhere it is only checked.
-            let parent = Arc::clone(&templates.maps[map]);
-            let child = match parent.opaque.iter().find(|o| o.index == index) {
-                Some(o) => node(chunk, b, values, &o.path, templates, shared, depth + 1)?,
-                None => node(
-                    chunk,
-                    b,
-                    values,
-                    &[String::from("?")],
-                    templates,
-                    shared,
-                    depth + 1,
-                )?,
-            };
+            // (The walk's own copy of the path: the map's is shared between threads, and
+            // counting references to it from every record would have them contend for it.)
+            let path = templates.paths[map]
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map_or_else(|| Rc::clone(&templates.unplaced), |(_, p)| Rc::clone(p));
+            let child = node(chunk, b, values, &path, templates, shared, depth + 1)?;
             children.push((index, child));
         } else if !plausible_value(ty, b) {
             return None;
@@ -1597,10 +1591,24 @@ struct TemplateMap {
 /// Walked templates of one chunk: by definition offset, then by the path they are placed under
 /// (empty for a record's own template), the index of their map in `maps`, or `None` for a shape
 /// the walker does not know.
-#[derive(Default)]
 struct Templates {
     seen: Vec<(u32, Vec<String>, Option<usize>)>,
     maps: Vec<Arc<TemplateMap>>,
+    /// For each map, where its nested fragments sit (substitution index, path).
+    paths: Vec<Vec<(u16, Rc<[String]>)>>,
+    /// The path of a fragment no map places: it is only checked.
+    unplaced: Rc<[String]>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates {
+            seen: Vec::new(),
+            maps: Vec::new(),
+            paths: Vec::new(),
+            unplaced: Rc::from([String::from("?")]),
+        }
+    }
 }
 
 /// A template definition's identity across the chunks of a file, as the crate's own program
@@ -1687,6 +1695,12 @@ fn template(
         }),
     };
     let index = map.map(|m| {
+        let paths = m
+            .opaque
+            .iter()
+            .map(|o| (o.index, Rc::from(o.path.as_slice())))
+            .collect();
+        templates.paths.push(paths);
         templates.maps.push(m);
         templates.maps.len() - 1
     });
