@@ -6,12 +6,15 @@ use crate::bundle::{Bundle, Input};
 use crate::codes;
 use crate::identity::Identity;
 use crate::model::{
-    Event, EventData, EventFilter, FileKind, FileReport, Parsed, Problem, RunRecordKind, Time,
+    Event, EventData, EventFilter, FileKind, FileReport, Loc, Parsed, Problem, RunRecordKind, Time,
 };
 use crate::sources;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use std::io::BufReader;
+use std::fmt::Write as _;
+use std::io::{self, BufReader, Write};
+
+mod sorted;
 
 /// Everything read from a bundle.
 #[derive(Debug, Default)]
@@ -51,14 +54,120 @@ impl Pass {
     }
 }
 
-/// Read the inputs a pass selects, in parallel, and merge them.
+/// Read the inputs a pass selects, in parallel, and merge them in memory. For callers that keep
+/// few events (`analyze` reads the event logs through a time filter); `timeline` output goes
+/// through [`write_sorted`] instead.
 pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions) -> Timeline {
-    let inputs: Vec<&Input> = bundle
+    let parsed = read_pass(bundle, pass, opts, |_, input| {
+        let sink = sources::Collect::default();
+        let mut p = read_input_to(input, filter, opts.threads, &sink);
+        p.events = sink.into_events();
+        p
+    });
+    let mut tl = assemble(bundle, pass, parsed);
+    sort_events(&mut tl.events);
+    tl
+}
+
+/// Renders one event as one output line, newline included, appended to the buffer.
+pub type RenderLine<'a> = &'a (dyn Fn(&Event, &mut Vec<u8>) + Sync);
+
+/// Memory for rendered lines before `write_sorted` sorts them on disk.
+pub const SORT_BUDGET: usize = 16 << 20;
+
+/// Read the inputs a pass selects and write every kept event to `out`, rendered by `render`,
+/// in timeline order (time, then file, then position), in bounded memory whatever the bundle's
+/// size: events are rendered by the thread that read them, as they are read, and their lines
+/// sorted by [`sorted::LineSorter`] (on disk past `budget` bytes). The returned timeline has the
+/// file reports and snapshots, and no events.
+pub fn write_sorted(
+    bundle: &Bundle,
+    filter: &EventFilter,
+    pass: Pass,
+    opts: ReadOptions,
+    render: RenderLine,
+    budget: usize,
+    out: &mut dyn Write,
+) -> io::Result<Timeline> {
+    // Files compare by display path, as `sort_events` orders them.
+    let mut by_path: Vec<usize> = (0..bundle.inputs.len()).collect();
+    by_path.sort_by(|a, b| bundle.inputs[*a].path.cmp(&bundle.inputs[*b].path));
+    let mut rank = vec![0u32; bundle.inputs.len()];
+    let mut r = 0u32;
+    for (n, i) in by_path.iter().enumerate() {
+        if n > 0 && bundle.inputs[by_path[n - 1]].path != bundle.inputs[*i].path {
+            r += 1;
+        }
+        rank[*i] = r;
+    }
+    let sorter = sorted::LineSorter::new(budget);
+    let parsed = read_pass(bundle, pass, opts, |i, input| {
+        let sink = LineSink {
+            input: u32::try_from(i).unwrap_or(u32::MAX),
+            file: rank[i],
+            render,
+            sorter: &sorter,
+        };
+        read_input_to(input, filter, opts.threads, &sink)
+    });
+    sorter.finish(out)?;
+    Ok(assemble(bundle, pass, parsed))
+}
+
+/// Renders a file's batches of events into lines for the sorter.
+struct LineSink<'a> {
+    input: u32,
+    file: u32,
+    render: RenderLine<'a>,
+    sorter: &'a sorted::LineSorter,
+}
+
+impl sources::EventSink for LineSink<'_> {
+    fn take(&self, batch: u64, events: Vec<Event>) {
+        let mut b = sorted::Batch {
+            bytes: Vec::with_capacity(events.len() * 640),
+            lines: Vec::with_capacity(events.len()),
+        };
+        for (idx, ev) in events.iter().enumerate() {
+            (self.render)(ev, &mut b.bytes);
+            let (loc_kind, loc) = match ev.source.loc {
+                Loc::Record(n) => (0, n),
+                Loc::Line(n) => (1, n),
+                Loc::Row(n) => (2, n),
+            };
+            let key = sorted::Key {
+                secs: ev.time.timestamp(),
+                nanos: ev.time.timestamp_subsec_nanos(),
+                file: self.file,
+                loc_kind,
+                loc,
+                input: self.input,
+                batch,
+                idx: u32::try_from(idx).unwrap_or(u32::MAX),
+            };
+            b.lines
+                .push((key, u32::try_from(b.bytes.len()).unwrap_or(u32::MAX)));
+        }
+        drop(events);
+        self.sorter.push(b);
+    }
+}
+
+/// Run `each` on every input the pass selects, in parallel, with a progress bar when asked;
+/// results in input order.
+fn read_pass<T: Send>(
+    bundle: &Bundle,
+    pass: Pass,
+    opts: ReadOptions,
+    each: impl Fn(usize, &Input) -> T + Sync,
+) -> Vec<T> {
+    let inputs: Vec<(usize, &Input)> = bundle
         .inputs
         .iter()
-        .filter(|i| pass.wants(i.kind))
+        .enumerate()
+        .filter(|(_, i)| pass.wants(i.kind))
         .collect();
-    let total: u64 = inputs.iter().map(|i| i.size).sum();
+    let total: u64 = inputs.iter().map(|(_, i)| i.size).sum();
     let bar = if opts.progress && !inputs.is_empty() {
         let b = ProgressBar::new(total);
         if let Ok(style) = ProgressStyle::with_template(
@@ -71,20 +180,29 @@ pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions
     } else {
         None
     };
-    let parsed: Vec<Parsed> = inputs
-        .par_iter()
-        .map(|input| {
-            let p = read_input(input, filter, opts.threads);
-            if let Some(b) = &bar {
-                b.inc(input.size);
-                b.set_message(short_name(&input.path));
-            }
-            p
-        })
-        .collect();
+    // Inside the pool: a reader then runs on a worker, which parses chunks itself while it
+    // waits for the others (a single large log otherwise has the calling thread read and sleep).
+    let out: Vec<T> = rayon::scope(|_| {
+        inputs
+            .par_iter()
+            .map(|(i, input)| {
+                let p = each(*i, input);
+                if let Some(b) = &bar {
+                    b.inc(input.size);
+                    b.set_message(short_name(&input.path));
+                }
+                p
+            })
+            .collect()
+    });
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    out
+}
+
+/// Put a pass's results together with the bundle's own reports.
+fn assemble(bundle: &Bundle, pass: Pass, parsed: Vec<Parsed>) -> Timeline {
     let mut tl = Timeline::default();
     for p in parsed {
         tl.events.extend(p.events);
@@ -101,7 +219,6 @@ pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions
             tl.files.push(r);
         }
     }
-    sort_events(&mut tl.events);
     tl.files.sort_by(|a, b| a.path.cmp(&b.path));
     tl
 }
@@ -127,9 +244,23 @@ pub fn merge(into: &mut Timeline, other: Timeline) {
     into.files.sort_by(|a, b| a.path.cmp(&b.path));
 }
 
-/// Open one input and run its parser. Never fails: an unreadable file becomes a report with a
-/// problem.
+/// Open one input and run its parser, keeping its events in memory. Never fails: an
+/// unreadable file becomes a report with a problem.
 pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed {
+    let sink = sources::Collect::default();
+    let mut p = read_input_to(input, filter, threads, &sink);
+    p.events = sink.into_events();
+    p
+}
+
+/// Open one input and run its parser, handing its kept events to `sink` as they are read (the
+/// returned `Parsed` has none). Never fails: an unreadable file becomes a report with a problem.
+pub fn read_input_to(
+    input: &Input,
+    filter: &EventFilter,
+    threads: usize,
+    sink: &dyn sources::EventSink,
+) -> Parsed {
     let ctx = input.read_ctx(filter, threads);
     let reader = match input.open() {
         Ok(r) => r,
@@ -145,10 +276,14 @@ pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed
         }
     };
     let mut parsed = match input.kind {
-        FileKind::Evtx => sources::evtx::read_evtx(reader, &ctx),
-        FileKind::EventXml => sources::event_xml::read_event_xml(BufReader::new(reader), &ctx),
+        FileKind::Evtx => Parsed::new(sources::evtx::read_evtx_to(reader, &ctx, sink)),
+        FileKind::EventXml => {
+            sources::event_xml::read_event_xml_to(BufReader::new(reader), &ctx, sink)
+        }
         FileKind::Dsregcmd => sources::dsregcmd::read_dsregcmd(reader, &ctx),
-        FileKind::PadLog => sources::padlog::read_padlog(BufReader::new(reader), &ctx),
+        FileKind::PadLog => {
+            sources::padlog::read_padlog_to(BufReader::with_capacity(64 << 10, reader), &ctx, sink)
+        }
         FileKind::PortalError => sources::run_records::read_portal_error(reader, &ctx),
         FileKind::FlowSessions => sources::run_records::read_flow_sessions(reader, &ctx),
         FileKind::Zip | FileKind::Other | FileKind::Skipped => {
@@ -157,33 +292,45 @@ pub fn read_input(input: &Input, filter: &EventFilter, threads: usize) -> Parsed
             Parsed::new(report)
         }
     };
+    // Small whole-file parsers: their events go to the sink in one batch.
+    if !parsed.events.is_empty() {
+        parsed.report.kept = parsed.events.len() as u64;
+        sink.take(0, std::mem::take(&mut parsed.events));
+    }
     // Problems the bundle stage noted (unsafe zip names, ...) belong to the file's report.
     if !input.problems.is_empty() {
         let mut all = input.problems.clone();
         all.append(&mut parsed.report.problems);
         parsed.report.problems = all;
     }
-    parsed.report.kept = parsed.events.len() as u64;
     parsed
 }
 
 /// A stable, short label for an event's kind: `security.4625`, `aad.1098`, `udr.304`,
 /// `scm.7000`, `pad.error`, `run.portal_error`, `run.flow_session`.
 pub fn kind_of(ev: &Event) -> String {
-    match &ev.data {
-        EventData::Security(s) => format!("security.{}", s.event_id),
-        EventData::Aad(a) => format!("aad.{}", a.event_id),
-        EventData::DeviceRegistration(d) => format!("udr.{}", d.event_id),
-        EventData::Service(s) => format!("scm.{}", s.event_id),
+    let mut s = String::with_capacity(16);
+    write_kind(ev, &mut s);
+    s
+}
+
+/// [`kind_of`], appended to `out`.
+pub fn write_kind(ev: &Event, out: &mut String) {
+    // Writing to a String cannot fail.
+    let _ = match &ev.data {
+        EventData::Security(s) => write!(out, "security.{}", s.event_id),
+        EventData::Aad(a) => write!(out, "aad.{}", a.event_id),
+        EventData::DeviceRegistration(d) => write!(out, "udr.{}", d.event_id),
+        EventData::Service(s) => write!(out, "scm.{}", s.event_id),
         EventData::PadLog(p) => match p.level {
-            Some(l) => format!("pad.{}", level_name(l)),
-            None => "pad.entry".to_string(),
+            Some(l) => write!(out, "pad.{}", level_name(l)),
+            None => write!(out, "pad.entry"),
         },
         EventData::RunRecord(r) => match r.kind {
-            RunRecordKind::PortalError => "run.portal_error".to_string(),
-            RunRecordKind::FlowSession => "run.flow_session".to_string(),
+            RunRecordKind::PortalError => write!(out, "run.portal_error"),
+            RunRecordKind::FlowSession => write!(out, "run.flow_session"),
         },
-    }
+    };
 }
 
 fn level_name(l: crate::model::TraceLevel) -> &'static str {
@@ -224,105 +371,118 @@ fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("-")
 }
 
-fn account_text(a: &crate::model::Account) -> String {
+fn write_account(a: &crate::model::Account, out: &mut String) {
     match (&a.domain, &a.name) {
-        (Some(d), Some(n)) => format!("{d}\\{n}"),
-        (None, Some(n)) => n.clone(),
-        (_, None) => a.sid.clone().unwrap_or_else(|| "-".into()),
+        (Some(d), Some(n)) => {
+            out.push_str(d);
+            out.push('\\');
+            out.push_str(n);
+        }
+        (None, Some(n)) => out.push_str(n),
+        (_, None) => out.push_str(a.sid.as_deref().unwrap_or("-")),
     }
 }
 
 /// One line a person can read.
 pub fn summary(ev: &Event) -> String {
+    let mut s = String::with_capacity(128);
+    write_summary(ev, &mut s);
+    s
+}
+
+/// [`summary`], appended to `out`.
+pub fn write_summary(ev: &Event, out: &mut String) {
+    // Writing to a String cannot fail: the results of `write!` are ignored.
     match &ev.data {
-        EventData::Security(s) => security_summary(s),
+        EventData::Security(s) => security_summary(s, out),
         EventData::Aad(a) => {
-            let mut out = format!("AAD {}", a.event_id);
+            let _ = write!(out, "AAD {}", a.event_id);
             if let Some(c) = a.error_code {
-                out.push_str(&format!(" error {}", codes::describe_hex(c)));
+                let _ = write!(out, " error {}", codes::describe_hex(c));
             }
             if let Some(c) = a.status {
-                out.push_str(&format!(" status {}", codes::describe_hex(c)));
+                let _ = write!(out, " status {}", codes::describe_hex(c));
             }
             if let Some(o) = &a.oauth_error {
-                out.push_str(&format!(" {o}"));
+                let _ = write!(out, " {o}");
             }
             for c in &a.aadsts {
-                out.push_str(&format!(" {}", codes::describe_aadsts(*c)));
+                let _ = write!(out, " {}", codes::describe_aadsts(*c));
             }
             if let Some(u) = &a.upn {
-                out.push_str(&format!(" user {u}"));
+                let _ = write!(out, " user {u}");
             }
             if a.error_code.is_none() && a.status.is_none() && a.aadsts.is_empty() {
-                out.push_str(&format!(": {}", first_line(&a.text)));
+                let _ = write!(out, ": {}", first_line(&a.text));
             }
-            out
         }
         EventData::DeviceRegistration(d) => {
-            let mut out = format!("Device registration {}", d.event_id);
+            let _ = write!(out, "Device registration {}", d.event_id);
             if let Some(c) = d.exit_code {
-                out.push_str(&format!(" exit code {}", codes::describe_hex(c)));
+                let _ = write!(out, " exit code {}", codes::describe_hex(c));
             }
             if let Some(p) = &d.error_phase {
-                out.push_str(&format!(" phase {p}"));
+                let _ = write!(out, " phase {p}");
             }
             if let Some(s) = &d.server_error {
-                out.push_str(&format!(" server error {s}"));
+                let _ = write!(out, " server error {s}");
             }
-            out
         }
         EventData::Service(s) => {
-            let mut out = format!("Service Control Manager {} {}", s.event_id, opt(&s.service));
+            let _ = write!(
+                out,
+                "Service Control Manager {} {}",
+                s.event_id,
+                opt(&s.service)
+            );
             if let Some(c) = s.error_code {
-                match codes::win32(c) {
-                    Some(i) => out.push_str(&format!(" error {c} ({}: {})", i.name, i.meaning)),
-                    None => out.push_str(&format!(" error {c}")),
-                }
+                let _ = match codes::win32(c) {
+                    Some(i) => write!(out, " error {c} ({}: {})", i.name, i.meaning),
+                    None => write!(out, " error {c}"),
+                };
             }
-            out
         }
         EventData::PadLog(p) => {
-            let mut out = format!(
+            let _ = write!(
+                out,
                 "PAD {} {}",
                 p.level.map(level_name).unwrap_or("entry"),
                 opt(&p.component)
             );
             if !p.error_codes.is_empty() {
-                out.push_str(&format!(" {}", p.error_codes.join(",")));
+                let _ = write!(out, " {}", p.error_codes.join(","));
             }
             for c in &p.ntstatus {
-                out.push_str(&format!(" {}", codes::describe_hex(*c)));
+                let _ = write!(out, " {}", codes::describe_hex(*c));
             }
             if let Some(u) = &p.user {
-                out.push_str(&format!(" user {u}"));
+                let _ = write!(out, " user {u}");
             }
-            out.push_str(&format!(": {}", first_line(&p.message)));
-            out
+            let _ = write!(out, ": {}", first_line(&p.message));
         }
         EventData::RunRecord(r) => {
             let what = match r.kind {
                 RunRecordKind::PortalError => "Portal run error",
                 RunRecordKind::FlowSession => "Flow session failed",
             };
-            let mut out = format!("{what} {}", opt(&r.error_code));
+            let _ = write!(out, "{what} {}", opt(&r.error_code));
             for c in &r.ntstatus {
-                out.push_str(&format!(" {}", codes::describe_hex(*c)));
+                let _ = write!(out, " {}", codes::describe_hex(*c));
             }
             if let Some(u) = &r.user {
-                out.push_str(&format!(" user {u}"));
+                let _ = write!(out, " user {u}");
             }
             if let Some(m) = &r.machine {
-                out.push_str(&format!(" machine {m}"));
+                let _ = write!(out, " machine {m}");
             }
             if let Some(m) = &r.error_message {
-                out.push_str(&format!(": {}", first_line(m)));
+                let _ = write!(out, ": {}", first_line(m));
             }
-            out
         }
     }
 }
 
-fn security_summary(s: &crate::model::SecurityEvent) -> String {
+fn security_summary(s: &crate::model::SecurityEvent, out: &mut String) {
     let what = match s.event_id {
         4624 => "Logon succeeded",
         4625 => "Logon failed",
@@ -334,17 +494,17 @@ fn security_summary(s: &crate::model::SecurityEvent) -> String {
         4776 => "NTLM credential validation",
         _ => "Security event",
     };
-    let who = if s.event_id == 4672 {
-        account_text(&s.subject)
+    let _ = write!(out, "{what} ({}) ", s.event_id);
+    if s.event_id == 4672 {
+        write_account(&s.subject, out);
     } else {
-        account_text(&s.target)
-    };
-    let mut out = format!("{what} ({}) {who}", s.event_id);
+        write_account(&s.target, out);
+    }
     if let Some(t) = s.logon_type {
-        out.push_str(&format!(" type {t} {}", codes::logon_type_name(t)));
+        let _ = write!(out, " type {t} {}", codes::logon_type_name(t));
     }
     if let Some(st) = s.status.filter(|v| *v != 0) {
-        out.push_str(&format!(" status {}", codes::describe_hex(st)));
+        let _ = write!(out, " status {}", codes::describe_hex(st));
     }
     // For a missing logon right, the logon type tells which right.
     if s.status == Some(0xC000_015B) || s.sub_status == Some(0xC000_015B) {
@@ -353,21 +513,24 @@ fn security_summary(s: &crate::model::SecurityEvent) -> String {
         }
     }
     if let Some(st) = s.sub_status.filter(|v| *v != 0) {
-        out.push_str(&format!(" substatus {}", codes::describe_hex(st)));
+        let _ = write!(out, " substatus {}", codes::describe_hex(st));
     }
     if let Some(p) = &s.logon_process {
-        out.push_str(&format!(" via {p}"));
+        out.push_str(" via ");
+        out.push_str(p);
     }
     if let Some(p) = &s.process_name {
-        out.push_str(&format!(" process {p}"));
+        out.push_str(" process ");
+        out.push_str(p);
     }
     if let Some(ip) = s.ip_address.as_deref().filter(|ip| *ip != "-") {
-        out.push_str(&format!(" from {ip}"));
+        out.push_str(" from ");
+        out.push_str(ip);
     }
     if let Some(t) = &s.target_server {
-        out.push_str(&format!(" to {t}"));
+        out.push_str(" to ");
+        out.push_str(t);
     }
-    out
 }
 
 fn first_line(s: &str) -> &str {

@@ -82,9 +82,21 @@ pub fn run(command: Command, threads: usize, progress: bool) -> Result<u8> {
                 }
             };
             let b = open(&bundle)?;
-            let tl = timeline::read(&b, &filter, Pass::All, opts);
-            let mut out = std::io::stdout().lock();
-            report::timeline::render(&tl, format, &mut out)?;
+            let mut out = std::io::BufWriter::with_capacity(256 << 10, std::io::stdout().lock());
+            report::timeline::header(format, &mut out)?;
+            let render = |ev: &crate::model::Event, buf: &mut Vec<u8>| {
+                report::timeline::line(format, ev, buf)
+            };
+            let tl = timeline::write_sorted(
+                &b,
+                &filter,
+                Pass::All,
+                opts,
+                &render,
+                timeline::SORT_BUDGET,
+                &mut out,
+            )?;
+            report::timeline::footer(&tl, format, &mut out)?;
             out.flush()?;
             report::problems_to_stderr(&tl.files);
             Ok(partial_code(&tl.files))

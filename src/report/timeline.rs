@@ -1,9 +1,12 @@
-//! `timeline` output: aligned text, JSON lines, or CSV; one event per line.
+//! `timeline` output: aligned text, JSON lines, or CSV; one event per line. Lines are rendered
+//! one event at a time ([`line_renderer`]), so the timeline can be written while it is read.
 
 use crate::cli::TimelineFormat;
-use crate::model::{Event, Loc};
-use crate::timeline::{kind_of, summary, Timeline};
-use serde_json::json;
+use crate::model::{Event, EventData, Loc, Time};
+use crate::timeline::{write_kind, write_summary, Timeline};
+use chrono::SecondsFormat;
+use serde::Serialize;
+use std::cell::RefCell;
 use std::io::{self, Write};
 
 fn loc(ev: &Event) -> String {
@@ -14,76 +17,203 @@ fn loc(ev: &Event) -> String {
     }
 }
 
-/// A CSV writer's error as the I/O error underneath, so a closed pipe stays a closed pipe
-/// (and ends the run quietly) instead of becoming a generic error.
-fn csv_io(e: csv::Error) -> io::Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        kind => io::Error::other(format!("CSV output failed: {kind:?}")),
-    }
+/// One JSON line; field order is the output's.
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    time: &'a str,
+    file: &'a str,
+    loc: Loc,
+    kind: &'a str,
+    summary: &'a str,
+    data: &'a EventData,
 }
 
-pub fn render(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
+/// Per-thread buffers for a line's kind and summary, reused from line to line.
+#[derive(Default)]
+struct Scratch {
+    kind: String,
+    summary: String,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Append one event's line (with its newline) in `format` to `out`.
+pub fn line(format: TimelineFormat, ev: &Event, out: &mut Vec<u8>) {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => line_with(format, ev, &mut scratch, out),
+        Err(_) => line_with(format, ev, &mut Scratch::default(), out),
+    })
+}
+
+fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mut Vec<u8>) {
+    let Scratch { kind, summary } = scratch;
+    kind.clear();
+    write_kind(ev, kind);
+    summary.clear();
+    write_summary(ev, summary);
     match format {
         TimelineFormat::Text => {
-            for ev in &tl.events {
-                writeln!(
-                    out,
-                    "{}  {:<16} {}  [{} {}]",
-                    ev.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
-                    kind_of(ev),
-                    summary(ev),
-                    ev.source.file,
-                    loc(ev)
-                )?;
-            }
-            for s in &tl.snapshots {
-                let when = s
-                    .taken_at
-                    .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
-                    .unwrap_or_else(|| "time unknown".into());
-                writeln!(
-                    out,
-                    "snapshot  dsregcmd ({when}): join state {:?}, AzureAdPrt {}  [{}]",
-                    s.join_state,
-                    s.azure_ad_prt.map_or("-", |p| if p { "YES" } else { "NO" }),
-                    s.source.file
-                )?;
-            }
+            // Writing to a Vec cannot fail.
+            let _ = writeln!(
+                out,
+                "{}  {:<16} {}  [{} {}]",
+                ev.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+                kind,
+                summary,
+                ev.source.file,
+                loc(ev)
+            );
         }
         TimelineFormat::Jsonl => {
-            let mut buf = Vec::with_capacity(512);
-            for ev in &tl.events {
-                buf.clear();
-                let line = json!({
-                    "time": ev.time,
-                    "file": &*ev.source.file,
-                    "loc": ev.source.loc,
-                    "kind": kind_of(ev),
-                    "summary": summary(ev),
-                    "data": ev.data,
-                });
-                serde_json::to_writer(&mut buf, &line)?;
-                buf.push(b'\n');
-                out.write_all(&buf)?;
+            let mut time = [0u8; 40];
+            let time = rfc3339(&ev.time, &mut time);
+            let line = JsonLine {
+                time: &time,
+                file: &ev.source.file,
+                loc: ev.source.loc,
+                kind,
+                summary,
+                data: &ev.data,
+            };
+            if serde_json::to_writer(&mut *out, &line).is_ok() {
+                out.push(b'\n');
             }
         }
         TimelineFormat::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(["time", "kind", "file", "location", "summary"])
-                .map_err(csv_io)?;
-            for ev in &tl.events {
-                w.write_record([
-                    ev.time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-                    kind_of(ev),
-                    ev.source.file.to_string(),
-                    loc(ev),
-                    summary(ev),
-                ])
-                .map_err(csv_io)?;
-            }
-            w.flush()?;
+            let mut w = csv::WriterBuilder::new()
+                .buffer_capacity(1024)
+                .from_writer(&mut *out);
+            let _ = w.write_record([
+                ev.time
+                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                    .to_string()
+                    .as_str(),
+                kind,
+                &ev.source.file,
+                &loc(ev),
+                summary,
+            ]);
+            let _ = w.flush();
         }
     }
+}
+
+/// `t` as chrono serialises a UTC time (RFC 3339, `Z`, fraction digits 0, 3, 6 or 9 as
+/// needed), written without chrono's formatting machinery for the years 0 to 9999.
+fn rfc3339<'b>(t: &Time, buf: &'b mut [u8; 40]) -> std::borrow::Cow<'b, str> {
+    use chrono::{Datelike, Timelike};
+    let nanos = t.nanosecond();
+    let year = t.year();
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return std::borrow::Cow::Owned(t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+    }
+    // Writes `v` as `digits` decimal digits at `at`; returns where it ended.
+    fn put(buf: &mut [u8; 40], at: usize, v: u32, digits: u32) -> usize {
+        let mut d = 10u32.pow(digits - 1);
+        let mut n = at;
+        while d > 0 {
+            buf[n] = b'0' + ((v / d) % 10) as u8;
+            n += 1;
+            d /= 10;
+        }
+        n
+    }
+    put(buf, 0, year as u32, 4);
+    buf[4] = b'-';
+    put(buf, 5, t.month(), 2);
+    buf[7] = b'-';
+    put(buf, 8, t.day(), 2);
+    buf[10] = b'T';
+    put(buf, 11, t.hour(), 2);
+    buf[13] = b':';
+    put(buf, 14, t.minute(), 2);
+    buf[16] = b':';
+    let mut n = put(buf, 17, t.second(), 2);
+    if nanos != 0 {
+        buf[19] = b'.';
+        n = if nanos.is_multiple_of(1_000_000) {
+            put(buf, 20, nanos / 1_000_000, 3)
+        } else if nanos.is_multiple_of(1_000) {
+            put(buf, 20, nanos / 1_000, 6)
+        } else {
+            put(buf, 20, nanos, 9)
+        };
+    }
+    buf[n] = b'Z';
+    // Only ASCII digits and separators were written.
+    match std::str::from_utf8(&buf[..n + 1]) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => std::borrow::Cow::Owned(t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+    }
+}
+
+/// What comes before the events (the CSV header).
+pub fn header(format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
+    if format == TimelineFormat::Csv {
+        out.write_all(b"time,kind,file,location,summary\n")?;
+    }
     Ok(())
+}
+
+/// What comes after the events (text lists the dsregcmd snapshots).
+pub fn footer(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
+    if format != TimelineFormat::Text {
+        return Ok(());
+    }
+    for s in &tl.snapshots {
+        let when = s
+            .taken_at
+            .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+            .unwrap_or_else(|| "time unknown".into());
+        writeln!(
+            out,
+            "snapshot  dsregcmd ({when}): join state {:?}, AzureAdPrt {}  [{}]",
+            s.join_state,
+            s.azure_ad_prt.map_or("-", |p| if p { "YES" } else { "NO" }),
+            s.source.file
+        )?;
+    }
+    Ok(())
+}
+
+/// Render a timeline held in memory.
+pub fn render(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
+    header(format, out)?;
+    let mut buf = Vec::with_capacity(1024);
+    for ev in &tl.events {
+        buf.clear();
+        line(format, ev, &mut buf);
+        out.write_all(&buf)?;
+    }
+    footer(tl, format, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_are_written_as_chrono_serialises_them() {
+        let base = chrono::Utc.with_ymd_and_hms(2025, 6, 2, 13, 17, 5).unwrap();
+        let mut times = vec![
+            base,
+            chrono::Utc.with_ymd_and_hms(1601, 1, 1, 0, 0, 0).unwrap(),
+            chrono::Utc
+                .with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+                .unwrap(),
+            chrono::Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+            chrono::Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap(),
+        ];
+        for ns in [1, 100, 1_000, 26_500, 1_000_000, 123_000_000, 999_999_999] {
+            times.push(base + chrono::Duration::nanoseconds(ns));
+        }
+        for t in times {
+            let mut buf = [0u8; 40];
+            let want = serde_json::to_value(t).unwrap();
+            assert_eq!(rfc3339(&t, &mut buf), want.as_str().unwrap(), "{t:?}");
+        }
+    }
 }

@@ -8,7 +8,7 @@
 //! are read. Events feed the same [`windows_event`](super::windows_event) mapper as EVTX.
 
 use super::windows_event::{self as we, RawEvent, Value};
-use super::ReadCtx;
+use super::{Collect, EventSink, ReadCtx};
 use crate::model::{FileKind, FileReport, Loc, Parsed, Problem, SourceRef, Time};
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 use quick_xml::{Reader, XmlVersion};
@@ -26,8 +26,17 @@ const MAX_PROBLEMS: usize = 50;
 
 /// Read one Event Viewer XML export from `r`. Never fails: what cannot be read is counted and
 /// described in the report.
-pub fn read_event_xml<R: BufRead>(mut r: R, ctx: &ReadCtx) -> Parsed {
-    let mut out = ExportReader::new(ctx);
+pub fn read_event_xml<R: BufRead>(r: R, ctx: &ReadCtx) -> Parsed {
+    let sink = Collect::default();
+    let mut parsed = read_event_xml_to(r, ctx, &sink);
+    parsed.events = sink.into_events();
+    parsed
+}
+
+/// Read one Event Viewer XML export from `r`, handing kept events to `sink` in batches as they
+/// are read (the returned `Parsed` holds none; its report's `kept` counts them).
+pub fn read_event_xml_to<R: BufRead>(mut r: R, ctx: &ReadCtx, sink: &dyn EventSink) -> Parsed {
+    let mut out = ExportReader::new(ctx, sink);
     // The encoding from the byte-order mark, or from how `<` is spelled in the first bytes.
     let head = match r.fill_buf() {
         Ok(h) => h.get(..4.min(h.len())).unwrap_or_default().to_vec(),
@@ -67,28 +76,51 @@ pub fn read_event_xml<R: BufRead>(mut r: R, ctx: &ReadCtx) -> Parsed {
 struct ExportReader<'c> {
     ctx: &'c ReadCtx<'c>,
     report: FileReport,
+    /// Kept events not yet handed to the sink.
     events: Vec<crate::model::Event>,
+    sink: &'c dyn EventSink,
+    batch: u64,
     problems: Vec<Problem>,
+    /// Problems past the listed ones, only counted.
+    more: usize,
     bad_utf8: bool,
 }
 
+/// Kept events handed to the sink at a time.
+const BATCH: usize = 256;
+
 impl<'c> ExportReader<'c> {
-    fn new(ctx: &'c ReadCtx<'c>) -> Self {
+    fn new(ctx: &'c ReadCtx<'c>, sink: &'c dyn EventSink) -> Self {
         ExportReader {
             ctx,
             report: FileReport::new(ctx.file.to_string(), FileKind::EventXml, ctx.size),
             events: Vec::new(),
+            sink,
+            batch: 0,
             problems: Vec::new(),
+            more: 0,
             bad_utf8: false,
         }
     }
 
     fn problem(&mut self, kind: &str, line: Option<u64>, message: String) {
+        if self.problems.len() >= MAX_PROBLEMS {
+            self.more += 1;
+            return;
+        }
         self.problems.push(Problem::new(
             kind,
             line.map(|l| format!("line {l}")),
             message,
         ));
+    }
+
+    fn flush(&mut self) {
+        if !self.events.is_empty() {
+            self.report.kept += self.events.len() as u64;
+            self.sink.take(self.batch, std::mem::take(&mut self.events));
+            self.batch += 1;
+        }
     }
 
     /// One `<Event>` element's bytes, starting at `line`.
@@ -123,7 +155,12 @@ impl<'c> ExportReader<'c> {
                     loc: raw.record_id.map_or(Loc::Line(line), Loc::Record),
                 };
                 match wanted.then(|| we::to_event(&raw, source)).flatten() {
-                    Some(ev) => self.events.push(ev),
+                    Some(ev) => {
+                        self.events.push(ev);
+                        if self.events.len() >= BATCH {
+                            self.flush();
+                        }
+                    }
                     None => self.report.ignored += 1,
                 }
             }
@@ -131,6 +168,7 @@ impl<'c> ExportReader<'c> {
     }
 
     fn finish(mut self) -> Parsed {
+        self.flush();
         if self.bad_utf8 {
             self.problem(
                 "decode",
@@ -145,20 +183,15 @@ impl<'c> ExportReader<'c> {
                 "no <Event> elements in the file".into(),
             );
         }
-        if self.problems.len() > MAX_PROBLEMS {
-            let more = self.problems.len() - MAX_PROBLEMS;
-            self.problems.truncate(MAX_PROBLEMS);
+        if self.more > 0 {
             self.problems.push(Problem::new(
                 "limit",
                 None,
-                format!("{more} more problems in this file are not listed"),
+                format!("{} more problems in this file are not listed", self.more),
             ));
         }
-        self.report.kept = self.events.len() as u64;
         self.report.problems = self.problems;
-        let mut parsed = Parsed::new(self.report);
-        parsed.events = self.events;
-        parsed
+        Parsed::new(self.report)
     }
 }
 

@@ -9,7 +9,7 @@
 //! The line schema is third-party evidence (kb-causes.md c.2), not a Microsoft contract, so the
 //! reader is tolerant: several key spellings per field, unknown fields ignored, bad lines counted.
 
-use super::ReadCtx;
+use super::{Collect, EventSink, ReadCtx};
 use crate::codes;
 use crate::model::{
     Event, EventData, EventFilter, FileKind, FileReport, Loc, PadLogEntry, Parsed, Problem,
@@ -81,7 +81,16 @@ fn is_pad_line(line: &str) -> bool {
 /// could not be used at all (broken JSON, no time, over [`MAX_LINE_BYTES`]) are errors instead.
 /// Non-JSON lines directly after an entry are its continuation (stack traces): counted as
 /// ignored records, their text appended to the entry's message when the entry is kept.
-pub fn read_padlog<R: BufRead>(mut r: R, ctx: &ReadCtx) -> Parsed {
+pub fn read_padlog<R: BufRead>(r: R, ctx: &ReadCtx) -> Parsed {
+    let sink = Collect::default();
+    let mut parsed = read_padlog_to(r, ctx, &sink);
+    parsed.events = sink.into_events();
+    parsed
+}
+
+/// [`read_padlog`], handing kept entries to `sink` in batches as they are read (the returned
+/// `Parsed` holds none; its report's `kept` counts them).
+pub fn read_padlog_to<R: BufRead>(mut r: R, ctx: &ReadCtx, sink: &dyn EventSink) -> Parsed {
     let mut parsed = Parsed::new(FileReport::new(
         ctx.file.to_string(),
         FileKind::PadLog,
@@ -128,15 +137,18 @@ pub fn read_padlog<R: BufRead>(mut r: R, ctx: &ReadCtx) -> Parsed {
                 ),
             ));
         }
-        read_lines(decoded.text.as_bytes(), ctx, &mut parsed);
+        read_lines(decoded.text.as_bytes(), ctx, &mut parsed, sink);
     } else {
         if utf8_bom {
             r.consume(UTF8_BOM.len());
         }
-        read_lines(r, ctx, &mut parsed);
+        read_lines(r, ctx, &mut parsed, sink);
     }
     parsed
 }
+
+/// Kept entries handed to the sink at a time.
+const BATCH: usize = 256;
 
 /// What the previous non-empty line was, to tell continuations from stray text.
 #[derive(Clone, Copy)]
@@ -147,7 +159,10 @@ enum Prev {
     Entry(Option<usize>),
 }
 
-fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed) {
+/// `parsed.events` holds the kept entries not yet handed to `sink`: the last one may still get
+/// continuation lines.
+fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed, sink: &dyn EventSink) {
+    let mut batch = 0u64;
     let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
     let mut problems = LineProblems::new("bad_line", "unreadable lines");
     let mut prev = Prev::Nothing;
@@ -187,7 +202,11 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed) {
             }
             Ok(LineRead::Line { newline }) => newline,
         };
-        let text = String::from_utf8_lossy(&buf);
+        // Checked as UTF-8 first: much faster than the lossy decoder on valid text.
+        let text = match std::str::from_utf8(&buf) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(&buf),
+        };
         let line = text.trim();
         if line.is_empty() {
             continue;
@@ -265,6 +284,11 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed) {
         parsed.report.see_time(time);
         match data {
             Some(entry) => {
+                // No continuation can reach the entries before this one any more.
+                if parsed.events.len() >= BATCH {
+                    sink.take(batch, std::mem::take(&mut parsed.events));
+                    batch += 1;
+                }
                 parsed.events.push(Event {
                     time,
                     source: SourceRef {
@@ -284,6 +308,9 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed) {
         }
     }
 
+    if !parsed.events.is_empty() {
+        sink.take(batch, std::mem::take(&mut parsed.events));
+    }
     problems.finish(&mut parsed.report);
     if entries == 0 && stray > 0 {
         parsed.report.problems.push(Problem::new(
@@ -431,20 +458,20 @@ const LEVEL_KEYS: &[&str] = &["traceLevel", "level", "Level", "@l"];
 /// Only the time of an uninteresting entry. Unknown fields are skipped by serde without being
 /// stored, so this validates the JSON without building a tree.
 #[derive(Deserialize)]
-struct TimeOnly {
-    #[serde(rename = "eventTimestamp", default)]
-    event_timestamp: Option<Value>,
-    #[serde(default)]
-    timestamp: Option<Value>,
-    #[serde(rename = "Timestamp", default)]
-    timestamp_cap: Option<Value>,
-    #[serde(default)]
-    time: Option<Value>,
-    #[serde(rename = "@t", default)]
-    at_t: Option<Value>,
+struct TimeOnly<'a> {
+    #[serde(rename = "eventTimestamp", default, borrow)]
+    event_timestamp: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    timestamp: Option<Text<'a>>,
+    #[serde(rename = "Timestamp", default, borrow)]
+    timestamp_cap: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    time: Option<Text<'a>>,
+    #[serde(rename = "@t", default, borrow)]
+    at_t: Option<Text<'a>>,
 }
 
-impl TimeOnly {
+impl TimeOnly<'_> {
     fn time(&self) -> Option<Time> {
         first_time([
             &self.event_timestamp,
@@ -457,60 +484,118 @@ impl TimeOnly {
 }
 
 /// The first time key that holds a parseable time, in schema-generation order.
-fn first_time(keys: [&Option<Value>; 5]) -> Option<Time> {
+fn first_time(keys: [&Option<Text>; 5]) -> Option<Time> {
     keys.into_iter()
         .flatten()
         .find_map(|v| v.as_str().and_then(parse_iso_time))
 }
 
+/// A JSON value read only for its text, as `Value::as_str` would see it: a string (borrowed
+/// from the line unless it has escapes), or `None` for anything else, which is skipped unbuilt.
+/// Reading a routine line's fields this way allocates nothing.
+struct Text<'a>(Option<std::borrow::Cow<'a, str>>);
+
+impl Text<'_> {
+    fn as_str(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor(std::marker::PhantomData))
+    }
+}
+
+struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for TextVisitor<'a> {
+    type Value = Text<'a>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'a>, E> {
+        Ok(Text(Some(std::borrow::Cow::Borrowed(v))))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Text<'a>, E> {
+        Ok(Text(Some(std::borrow::Cow::Owned(v.to_string()))))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_unit<E>(self) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Text<'a>, A::Error> {
+        while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Text(None))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Text<'a>, A::Error> {
+        while m
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Text(None))
+    }
+}
+
 /// The fields that decide whether an entry is kept, read without building the whole tree, so
 /// entries the pre-check lets through by accident (`"errorCount":0`) stay cheap.
 #[derive(Deserialize)]
-struct Head {
-    #[serde(rename = "eventTimestamp", default)]
-    event_timestamp: Option<Value>,
-    #[serde(default)]
-    timestamp: Option<Value>,
-    #[serde(rename = "Timestamp", default)]
-    timestamp_cap: Option<Value>,
-    #[serde(default)]
-    time: Option<Value>,
-    #[serde(rename = "@t", default)]
-    at_t: Option<Value>,
-    #[serde(rename = "traceLevel", default)]
-    trace_level: Option<Value>,
-    #[serde(default)]
-    level: Option<Value>,
-    #[serde(rename = "Level", default)]
-    level_cap: Option<Value>,
-    #[serde(rename = "@l", default)]
-    at_l: Option<Value>,
-    #[serde(default)]
-    message: Option<Value>,
-    #[serde(rename = "Message", default)]
-    message_cap: Option<Value>,
-    #[serde(rename = "@m", default)]
-    at_m: Option<Value>,
-    #[serde(default)]
-    msg: Option<Value>,
-    #[serde(default)]
-    exception: Option<Value>,
-    #[serde(rename = "exceptionMessage", default)]
-    exception_message: Option<Value>,
-    #[serde(rename = "Exception", default)]
-    exception_cap: Option<Value>,
-    #[serde(rename = "@x", default)]
-    at_x: Option<Value>,
-    #[serde(rename = "operationName", default)]
-    operation_name: Option<Value>,
-    #[serde(rename = "OperationName", default)]
-    operation_name_cap: Option<Value>,
-    #[serde(rename = "eventType", default)]
-    event_type: Option<Value>,
-    #[serde(rename = "EventType", default)]
-    event_type_cap: Option<Value>,
-    #[serde(default)]
-    event: Option<Value>,
+struct Head<'a> {
+    #[serde(rename = "eventTimestamp", default, borrow)]
+    event_timestamp: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    timestamp: Option<Text<'a>>,
+    #[serde(rename = "Timestamp", default, borrow)]
+    timestamp_cap: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    time: Option<Text<'a>>,
+    #[serde(rename = "@t", default, borrow)]
+    at_t: Option<Text<'a>>,
+    #[serde(rename = "traceLevel", default, borrow)]
+    trace_level: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    level: Option<Text<'a>>,
+    #[serde(rename = "Level", default, borrow)]
+    level_cap: Option<Text<'a>>,
+    #[serde(rename = "@l", default, borrow)]
+    at_l: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    message: Option<Text<'a>>,
+    #[serde(rename = "Message", default, borrow)]
+    message_cap: Option<Text<'a>>,
+    #[serde(rename = "@m", default, borrow)]
+    at_m: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    msg: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    exception: Option<Text<'a>>,
+    #[serde(rename = "exceptionMessage", default, borrow)]
+    exception_message: Option<Text<'a>>,
+    #[serde(rename = "Exception", default, borrow)]
+    exception_cap: Option<Text<'a>>,
+    #[serde(rename = "@x", default, borrow)]
+    at_x: Option<Text<'a>>,
+    #[serde(rename = "operationName", default, borrow)]
+    operation_name: Option<Text<'a>>,
+    #[serde(rename = "OperationName", default, borrow)]
+    operation_name_cap: Option<Text<'a>>,
+    #[serde(rename = "eventType", default, borrow)]
+    event_type: Option<Text<'a>>,
+    #[serde(rename = "EventType", default, borrow)]
+    event_type_cap: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    event: Option<Text<'a>>,
 }
 
 fn parse_entry(line: &str, filter: &EventFilter) -> Result<ParsedLine, serde_json::Error> {
@@ -591,7 +676,7 @@ fn nests_too_deep(line: &str) -> bool {
 /// How JSON nesting past serde_json's recursion limit is described in problems.
 pub(crate) const TOO_DEEP: &str = "JSON nested more than 128 levels deep";
 
-impl Head {
+impl Head<'_> {
     /// The fields read, as the object `build_entry` takes.
     fn top_level(&self) -> Map<String, Value> {
         let fields = [
@@ -620,7 +705,10 @@ impl Head {
         ];
         fields
             .into_iter()
-            .filter_map(|(k, v)| Some((k.to_string(), v.clone()?)))
+            .filter_map(|(k, v)| {
+                let text = v.as_ref()?.as_str()?;
+                Some((k.to_string(), Value::String(text.to_string())))
+            })
             .collect()
     }
 
@@ -631,7 +719,7 @@ impl Head {
         let level = [&self.trace_level, &self.level, &self.level_cap, &self.at_l]
             .into_iter()
             .flatten()
-            .find_map(Value::as_str)
+            .find_map(Text::as_str)
             .and_then(parse_level);
         if level.is_some_and(|l| l >= TraceLevel::Warning)
             || !find_run_error_names(raw).is_empty()
@@ -656,7 +744,7 @@ impl Head {
         ]
         .into_iter()
         .flatten()
-        .filter_map(Value::as_str)
+        .filter_map(Text::as_str)
         .any(about_logon)
     }
 }

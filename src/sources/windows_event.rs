@@ -100,7 +100,21 @@ pub fn guid_text(g: &[u8]) -> Option<String> {
 pub fn decode_utf16le(b: &[u8]) -> String {
     // Most event text is ASCII: copy it byte for byte, and decode properly only when it is not.
     let mut ascii = Vec::with_capacity(b.len() / 2);
-    for unit in b.chunks_exact(2) {
+    // Four units at a time while all are ASCII (high bytes zero, low bytes below 0x80, no NUL).
+    let mut quads = b.chunks_exact(8);
+    for q in quads.by_ref() {
+        let w = u64::from_le_bytes([q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]]);
+        if w & 0xff80_ff80_ff80_ff80 != 0 {
+            break;
+        }
+        // A zero 16-bit lane (the units are below 0x80 here).
+        if w.wrapping_sub(0x0001_0001_0001_0001) & !w & 0x8000_8000_8000_8000 != 0 {
+            break;
+        }
+        ascii.extend_from_slice(&[q[0], q[2], q[4], q[6]]);
+    }
+    let done = ascii.len() * 2;
+    for unit in b[done..].chunks_exact(2) {
         match (unit[0], unit[1]) {
             (0, 0) => break,
             (lo, 0) if lo.is_ascii() => ascii.push(lo),
@@ -597,6 +611,39 @@ mod tests {
 
     fn s(v: &str) -> Value<'_> {
         Value::Str(Cow::Borrowed(v))
+    }
+
+    #[test]
+    fn utf16_text_decodes_to_the_first_nul() {
+        let enc = |s: &str| {
+            s.encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect::<Vec<u8>>()
+        };
+        for s in [
+            "",
+            "abc",
+            "abcdefgh",
+            "C:\\Windows\\System32\\svchost.exe",
+            "caf\u{e9} au lait",
+            "Z\u{fc}rich-Wiedikon 12345",
+            "\u{1F600} emoji after",
+        ] {
+            assert_eq!(decode_utf16le(&enc(s)), s);
+            // Cut at a NUL wherever it falls in a run of four units.
+            for cut in 0..s.chars().count() {
+                let mut b = enc(&s.chars().take(cut).collect::<String>());
+                b.extend_from_slice(&[0, 0]);
+                b.extend_from_slice(&enc("tail"));
+                assert_eq!(
+                    decode_utf16le(&b),
+                    s.chars().take(cut).collect::<String>(),
+                    "{s:?} cut at {cut}"
+                );
+            }
+        }
+        // Odd trailing byte: ignored.
+        assert_eq!(decode_utf16le(b"a\0b\0c"), "ab");
     }
 
     #[test]
