@@ -275,7 +275,9 @@ pub fn read_input_to(
             return Parsed::new(report);
         }
     };
-    let mut parsed = match input.kind {
+    // A parser bug on one hostile file must not end the run: the file is reported, the rest of
+    // the bundle is read.
+    let read = std::panic::AssertUnwindSafe(|| match input.kind {
         FileKind::Evtx => Parsed::new(sources::evtx::read_evtx_to(reader, &ctx, sink)),
         FileKind::EventXml => {
             sources::event_xml::read_event_xml_to(BufReader::new(reader), &ctx, sink)
@@ -291,7 +293,18 @@ pub fn read_input_to(
             report.skipped = Some("not an evidence file".into());
             Parsed::new(report)
         }
-    };
+    });
+    let mut parsed = std::panic::catch_unwind(read).unwrap_or_else(|_| {
+        let mut report = FileReport::new(input.path.clone(), input.kind, input.size);
+        report.problems.push(Problem::new(
+            "internal",
+            None,
+            "padtriage hit an internal error on this file (a bug: please report it with the file); \
+             the file was read only up to that point, and the rest of the bundle was read",
+        ));
+        report.errors = 1;
+        Parsed::new(report)
+    });
     // Small whole-file parsers: their events go to the sink in one batch.
     if !parsed.events.is_empty() {
         parsed.report.kept = parsed.events.len() as u64;
