@@ -262,6 +262,18 @@ pub fn read_input_to(
     sink: &dyn sources::EventSink,
 ) -> Parsed {
     let ctx = input.read_ctx(filter, threads);
+    // A log on disk is read by position, by the workers that parse it.
+    if let (FileKind::Evtx, Some(path)) = (input.kind, input.disk_path()) {
+        if let Ok(file) = std::fs::File::open(path) {
+            let mut parsed = Parsed::new(sources::evtx::read_evtx_file_to(&file, &ctx, sink));
+            if !input.problems.is_empty() {
+                let mut all = input.problems.clone();
+                all.append(&mut parsed.report.problems);
+                parsed.report.problems = all;
+            }
+            return parsed;
+        }
+    }
     let reader = match input.open() {
         Ok(r) => r,
         Err(e) => {

@@ -222,7 +222,29 @@ impl Fold {
 /// Read the file, hand each chunk's kept events to `sink` (batch number: the chunk number) from
 /// the worker that read the chunk, and fold the rest into the report.
 fn read_evtx_via<R: Read>(
+    r: R,
+    ctx: &ReadCtx,
+    path: Path,
+    sink: &dyn EventSink,
+) -> (FileReport, ChunkOrder) {
+    read_evtx_from(r, None, ctx, path, sink)
+}
+
+/// Read one `.evtx` file on disk, handing kept events to `sink` as [`read_evtx_to`] does. Its
+/// chunks are read where they lie, each by the worker that parses it, so reading is parallel
+/// too. Unlike a stream, a chunk that fails to read is lost alone: the chunks after it are
+/// still read.
+pub fn read_evtx_file_to(file: &std::fs::File, ctx: &ReadCtx, sink: &dyn EventSink) -> FileReport {
+    let size = file.metadata().map_or(ctx.size, |m| m.len());
+    read_evtx_from(file, Some((file, size)), ctx, Path::Fast, sink).0
+}
+
+/// A file read by position: the file and its size.
+type Positional<'f> = Option<(&'f std::fs::File, u64)>;
+
+fn read_evtx_from<R: Read>(
     mut r: R,
+    positional: Positional<'_>,
     ctx: &ReadCtx,
     path: Path,
     sink: &dyn EventSink,
@@ -234,7 +256,7 @@ fn read_evtx_via<R: Read>(
         more: 0,
         order: Vec::new(),
     };
-    read_chunks(&mut r, ctx, path, sink, &mut fold);
+    read_chunks(&mut r, positional, ctx, path, sink, &mut fold);
     fold.finish()
 }
 
@@ -254,6 +276,7 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 
 fn read_chunks<R: Read>(
     r: &mut R,
+    positional: Positional<'_>,
     ctx: &ReadCtx,
     path: Path,
     sink: &dyn EventSink,
@@ -294,7 +317,8 @@ fn read_chunks<R: Read>(
     } else {
         ctx.threads
     };
-    let batch_size = 4 * threads.max(1);
+    // Jobs (of JOB_CHUNKS chunks) out at once.
+    let batch_size = 2 * threads.max(1);
     let mut pending = Vec::new();
     match EvtxFileHeader::from_bytes(&header) {
         Ok(h) if !h.validate_checksum() => fold.problems.push(Problem::new(
@@ -367,11 +391,17 @@ fn read_chunks<R: Read>(
     let shared = Shared::default();
     let mut order = Order::default();
     match &pool {
-        Some(pool) => {
-            pool.in_place_scope(|s| feed(s, r, pending, in_flight, &one, &shared, &mut order, fold))
-        }
+        Some(pool) => pool.in_place_scope(|s| {
+            let source = Source { r, positional };
+            feed(
+                s, source, pending, in_flight, &one, &shared, &mut order, fold,
+            )
+        }),
         None => rayon::in_place_scope(|s| {
-            feed(s, r, pending, in_flight, &one, &shared, &mut order, fold)
+            let source = Source { r, positional };
+            feed(
+                s, source, pending, in_flight, &one, &shared, &mut order, fold,
+            )
         }),
     }
     order.fold_ready(&shared, fold);
@@ -380,7 +410,7 @@ fn read_chunks<R: Read>(
 /// What the reading thread and the chunk workers share.
 #[derive(Default)]
 struct Shared {
-    /// Chunks handed out and not done yet.
+    /// Jobs handed out and not done yet.
     out: AtomicUsize,
     finished: Mutex<Vec<ChunkOutcome>>,
     /// Chunk buffers to read into again.
@@ -435,6 +465,12 @@ impl Order {
         self.parked.insert(o.number, o);
     }
 
+    fn park_all(&mut self, shared: &Shared, outcomes: Vec<ChunkOutcome>) {
+        for o in outcomes {
+            self.park(shared, o);
+        }
+    }
+
     fn fold_ready(&mut self, shared: &Shared, fold: &mut Fold) {
         let done = std::mem::take(&mut *lock_ignoring_poison(&shared.finished));
         for o in done {
@@ -447,12 +483,67 @@ impl Order {
     }
 }
 
-/// Read the chunks after `pending` from `r` and parse each, on a worker of the scope while fewer
-/// than `in_flight` are out, else here.
+/// Where chunks come from: the stream, read in order by the feeding thread, or a file on disk
+/// (`positional`), read by position by the worker that parses each chunk.
+struct Source<'r, 'f, R> {
+    r: &'r mut R,
+    positional: Positional<'f>,
+}
+
+/// Chunks to parse, handed out together (fewer, larger jobs keep the workers from waking and
+/// stealing for every 64 KiB): read already, or to be read from the file at their offsets.
+enum Job {
+    Read(Vec<RawChunk>),
+    At(std::ops::Range<u64>),
+}
+
+/// Chunks per job.
+const JOB_CHUNKS: u64 = 4;
+
+/// Read chunk `number` of `file` (zero-padded when the file ends inside it), into a spare
+/// buffer when there is one. A read error loses this chunk only.
+fn chunk_at(
+    file: &std::fs::File,
+    number: u64,
+    shared: &Shared,
+) -> Result<RawChunk, Box<ChunkOutcome>> {
+    use std::os::unix::fs::FileExt;
+    let mut bytes = lock_ignoring_poison(&shared.spare)
+        .pop()
+        .unwrap_or_default();
+    bytes.resize(CHUNK_SIZE, 0);
+    let offset = FILE_HEADER_SIZE as u64 + number * CHUNK_SIZE as u64;
+    let mut len = 0;
+    while len < CHUNK_SIZE {
+        match file.read_at(&mut bytes[len..], offset + len as u64) {
+            Ok(0) => break,
+            Ok(k) => len += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let mut out = ChunkOutcome {
+                    number,
+                    buffer: Some(bytes),
+                    ..ChunkOutcome::default()
+                };
+                out.problem(
+                    "io",
+                    format!("chunk {number}"),
+                    format!("read failed, this chunk is not read: {e}"),
+                );
+                return Err(Box::new(out));
+            }
+        }
+    }
+    bytes[len..].fill(0);
+    Ok(RawChunk { number, bytes, len })
+}
+
+/// Read the chunks after `pending` and parse each on a worker of the scope, at most
+/// `in_flight` at once (none: parse here, one after another).
 #[allow(clippy::too_many_arguments)]
 fn feed<'s, R: Read, F>(
     s: &rayon::Scope<'s>,
-    r: &mut R,
+    source: Source<'_, 's, R>,
     pending: Vec<RawChunk>,
     in_flight: usize,
     one: &'s F,
@@ -464,46 +555,83 @@ fn feed<'s, R: Read, F>(
 {
     let mut number = pending.len() as u64;
     let mut eof = pending.last().is_some_and(|c| c.len < CHUNK_SIZE);
-    let mut pending = pending.into_iter();
-    loop {
-        let c = match pending.next() {
-            Some(c) => c,
-            None if eof => break,
+    let positional = source.positional;
+    let r = source.r;
+    if !pending.is_empty() {
+        let o = one_job(Job::Read(pending), one, positional, shared);
+        order.park_all(shared, o);
+    }
+    while !eof {
+        let job = match positional {
+            Some((_, size)) => {
+                let first = number;
+                let offset = |n: u64| FILE_HEADER_SIZE as u64 + n * CHUNK_SIZE as u64;
+                while number - first < JOB_CHUNKS && offset(number) < size {
+                    number += 1;
+                }
+                eof = offset(number) >= size;
+                Job::At(first..number)
+            }
             None => {
+                let mut chunks = Vec::new();
                 let mut buffers = std::mem::take(&mut *lock_ignoring_poison(&shared.spare));
-                let next = next_chunk(r, number, &mut buffers);
-                lock_ignoring_poison(&shared.spare).append(&mut buffers);
-                match next {
-                    Ok(Some(c)) => {
-                        eof = c.len < CHUNK_SIZE;
-                        number += 1;
-                        c
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        fold.problems.push(Problem::new(
-                            "io",
-                            Some(format!("chunk {number}")),
-                            format!("read failed, the rest of the file is not read: {e}"),
-                        ));
-                        break;
+                while !eof && (chunks.len() as u64) < JOB_CHUNKS {
+                    match next_chunk(r, number, &mut buffers) {
+                        Ok(Some(c)) => {
+                            eof = c.len < CHUNK_SIZE;
+                            number += 1;
+                            chunks.push(c);
+                        }
+                        Ok(None) => eof = true,
+                        Err(e) => {
+                            fold.problems.push(Problem::new(
+                                "io",
+                                Some(format!("chunk {number}")),
+                                format!("read failed, the rest of the file is not read: {e}"),
+                            ));
+                            eof = true;
+                        }
                     }
                 }
+                lock_ignoring_poison(&shared.spare).append(&mut buffers);
+                Job::Read(chunks)
             }
         };
         if in_flight == 0 {
-            let o = one(c);
-            order.park(shared, o);
+            let o = one_job(job, one, positional, shared);
+            order.park_all(shared, o);
         } else {
             shared.wait_for_slot(in_flight);
             shared.out.fetch_add(1, Ordering::AcqRel);
             s.spawn(move |_| {
-                let o = one(c);
-                lock_ignoring_poison(&shared.finished).push(o);
+                let o = one_job(job, one, positional, shared);
+                lock_ignoring_poison(&shared.finished).extend(o);
                 shared.done();
             });
         }
         order.fold_ready(shared, fold);
+    }
+}
+
+/// Parse a job's chunks, reading them first when they are to be read by position.
+fn one_job<F>(job: Job, one: &F, positional: Positional<'_>, shared: &Shared) -> Vec<ChunkOutcome>
+where
+    F: Fn(RawChunk) -> ChunkOutcome,
+{
+    match (job, positional) {
+        (Job::Read(chunks), _) => chunks.into_iter().map(one).collect(),
+        (Job::At(range), Some((file, _))) => range
+            .map(|n| match chunk_at(file, n, shared) {
+                Ok(c) => one(c),
+                Err(o) => *o,
+            })
+            .collect(),
+        (Job::At(range), None) => range
+            .map(|number| ChunkOutcome {
+                number,
+                ..ChunkOutcome::default()
+            })
+            .collect(),
     }
 }
 
@@ -2106,6 +2234,49 @@ mod tests {
             }
         }
         assert!(compared > 1000, "only {compared} events compared");
+    }
+
+    #[test]
+    fn files_read_by_position_give_what_streams_give() {
+        let Some(dir) = real_evtx_dir() else {
+            eprintln!("skipped: shared/real-evtx not found");
+            return;
+        };
+        let filter = EventFilter::all();
+        let key = |e: &Event| (e.time, e.source.clone());
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "evtx") {
+                continue;
+            }
+            let whole = std::fs::read(&path).unwrap();
+            // The file, and copies cut short in a chunk's records, its header, and the file header.
+            let cuts = [whole.len(), 4096 + 65536 + 30_000, 4096 + 65536 + 100, 2000];
+            for (cut, threads) in cuts.iter().flat_map(|c| [(*c, 1), (*c, 2)]) {
+                let bytes = &whole[..cut.min(whole.len())];
+                let tmp = tempfile::NamedTempFile::new().unwrap();
+                std::fs::write(tmp.path(), bytes).unwrap();
+                let ctx = ctx("x.evtx", &filter, threads);
+                let stream = read_evtx(bytes, &ctx);
+                let sink = Collect::default();
+                let file = std::fs::File::open(tmp.path()).unwrap();
+                let report = read_evtx_file_to(&file, &ctx, &sink);
+                let mut events = sink.into_events();
+                assert_eq!(
+                    serde_json::to_value(&report).unwrap(),
+                    serde_json::to_value(&stream.report).unwrap(),
+                    "{path:?} cut at {cut}"
+                );
+                let mut want = stream.events;
+                want.sort_by_key(key);
+                events.sort_by_key(key);
+                assert_eq!(
+                    serde_json::to_value(&events).unwrap(),
+                    serde_json::to_value(&want).unwrap(),
+                    "{path:?}"
+                );
+            }
+        }
     }
 
     #[test]
