@@ -1,6 +1,9 @@
-//! The timeline stage: reads a bundle's inputs in parallel through the right parser, merges every
-//! kept event into one UTC-ordered list, and gives each event a kind label and a one-line summary
-//! a person can read.
+//! The timeline stage: reads a bundle's inputs in parallel through the right parser and puts
+//! every kept event in UTC order, by time, then file, then position: in memory ([`read`], for
+//! `analyze`, which keeps only the minutes around each run), or rendered line by line as the
+//! events are read and sorted in bounded memory ([`write_sorted`], for `timeline`; see the
+//! `sorted` module). It also gives each event a kind label and a one-line summary a person can
+//! read.
 
 use crate::bundle::{Bundle, Input};
 use crate::codes;
