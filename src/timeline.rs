@@ -266,7 +266,8 @@ pub fn read_input_to(
 ) -> Parsed {
     let ctx = input.read_ctx(filter, threads);
     // A log on disk is read by position, by the workers that parse it.
-    if let (FileKind::Evtx, Some(path)) = (input.kind, input.disk_path()) {
+    let positional = cfg!(any(unix, windows));
+    if let (FileKind::Evtx, Some(path), true) = (input.kind, input.disk_path(), positional) {
         if let Ok(file) = std::fs::File::open(path) {
             let mut parsed = Parsed::new(sources::evtx::read_evtx_file_to(&file, &ctx, sink));
             if !input.problems.is_empty() {

@@ -505,6 +505,26 @@ enum Job {
 /// Chunks per job.
 const JOB_CHUNKS: u64 = 4;
 
+/// Read from `offset` without moving a shared cursor (Unix) or whatever the cursor is (Windows):
+/// several workers read the same file at once.
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn read_at(_: &std::fs::File, _: &mut [u8], _: u64) -> io::Result<usize> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "positional reads are not supported on this platform",
+    ))
+}
+
 /// Read chunk `number` of `file` (zero-padded when the file ends inside it), into a spare
 /// buffer when there is one. A read error loses this chunk only.
 fn chunk_at(
@@ -512,7 +532,6 @@ fn chunk_at(
     number: u64,
     shared: &Shared,
 ) -> Result<RawChunk, Box<ChunkOutcome>> {
-    use std::os::unix::fs::FileExt;
     let mut bytes = lock_ignoring_poison(&shared.spare)
         .pop()
         .unwrap_or_default();
@@ -520,7 +539,7 @@ fn chunk_at(
     let offset = FILE_HEADER_SIZE as u64 + number * CHUNK_SIZE as u64;
     let mut len = 0;
     while len < CHUNK_SIZE {
-        match file.read_at(&mut bytes[len..], offset + len as u64) {
+        match read_at(file, &mut bytes[len..], offset + len as u64) {
             Ok(0) => break,
             Ok(k) => len += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
