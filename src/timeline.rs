@@ -1,6 +1,9 @@
-//! The timeline stage: reads a bundle's inputs in parallel through the right parser, merges every
-//! kept event into one UTC-ordered list, and gives each event a kind label and a one-line summary
-//! a person can read.
+//! The timeline stage: reads a bundle's inputs in parallel through the right parser and puts
+//! every kept event in UTC order, by time, then file, then position: in memory ([`read`], for
+//! `analyze`, which keeps only the minutes around each run), or rendered line by line as the
+//! events are read and sorted in bounded memory ([`write_sorted`], for `timeline`; see the
+//! `sorted` module). It also gives each event a kind label and a one-line summary a person can
+//! read.
 
 use crate::bundle::{Bundle, Input};
 use crate::codes;
@@ -262,6 +265,19 @@ pub fn read_input_to(
     sink: &dyn sources::EventSink,
 ) -> Parsed {
     let ctx = input.read_ctx(filter, threads);
+    // A log on disk is read by position, by the workers that parse it.
+    let positional = cfg!(any(unix, windows));
+    if let (FileKind::Evtx, Some(path), true) = (input.kind, input.disk_path(), positional) {
+        if let Ok(file) = std::fs::File::open(path) {
+            let mut parsed = Parsed::new(sources::evtx::read_evtx_file_to(&file, &ctx, sink));
+            if !input.problems.is_empty() {
+                let mut all = input.problems.clone();
+                all.append(&mut parsed.report.problems);
+                parsed.report.problems = all;
+            }
+            return parsed;
+        }
+    }
     let reader = match input.open() {
         Ok(r) => r,
         Err(e) => {

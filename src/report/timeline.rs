@@ -2,7 +2,7 @@
 //! one event at a time ([`line_renderer`]), so the timeline can be written while it is read.
 
 use crate::cli::TimelineFormat;
-use crate::model::{Event, EventData, Loc, Time};
+use crate::model::{Account, Event, EventData, Loc, SecurityEvent, Time};
 use crate::timeline::{write_kind, write_summary, Timeline};
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -69,16 +69,39 @@ fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mu
         TimelineFormat::Jsonl => {
             let mut time = [0u8; 40];
             let time = rfc3339(&ev.time, &mut time);
-            let line = JsonLine {
-                time: &time,
-                file: &ev.source.file,
-                loc: ev.source.loc,
-                kind,
-                summary,
-                data: &ev.data,
-            };
-            if serde_json::to_writer(&mut *out, &line).is_ok() {
-                out.push(b'\n');
+            match &ev.data {
+                // Most of a large timeline: written directly (the same bytes serde writes).
+                EventData::Security(data) => {
+                    out.extend_from_slice(b"{\"time\":");
+                    json_str(out, &time);
+                    out.extend_from_slice(b",\"file\":");
+                    json_str(out, &ev.source.file);
+                    let _ = match ev.source.loc {
+                        Loc::Record(n) => write!(out, ",\"loc\":{{\"record\":{n}}}"),
+                        Loc::Line(n) => write!(out, ",\"loc\":{{\"line\":{n}}}"),
+                        Loc::Row(n) => write!(out, ",\"loc\":{{\"row\":{n}}}"),
+                    };
+                    out.extend_from_slice(b",\"kind\":");
+                    json_str(out, kind);
+                    out.extend_from_slice(b",\"summary\":");
+                    json_str(out, summary);
+                    out.extend_from_slice(b",\"data\":");
+                    security_json(out, data);
+                    out.extend_from_slice(b"}\n");
+                }
+                _ => {
+                    let line = JsonLine {
+                        time: &time,
+                        file: &ev.source.file,
+                        loc: ev.source.loc,
+                        kind,
+                        summary,
+                        data: &ev.data,
+                    };
+                    if serde_json::to_writer(&mut *out, &line).is_ok() {
+                        out.push(b'\n');
+                    }
+                }
             }
         }
         TimelineFormat::Csv => {
@@ -98,6 +121,72 @@ fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mu
             let _ = w.flush();
         }
     }
+}
+
+/// A JSON string, escaped as serde_json escapes it.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Serialising a str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn json_opt_str(out: &mut Vec<u8>, s: &Option<String>) {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn json_opt_u32(out: &mut Vec<u8>, v: Option<u32>) {
+    match v {
+        Some(v) => {
+            let _ = write!(out, "{v}");
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn account_json(out: &mut Vec<u8>, a: &Account) {
+    out.extend_from_slice(b"{\"name\":");
+    json_opt_str(out, &a.name);
+    out.extend_from_slice(b",\"domain\":");
+    json_opt_str(out, &a.domain);
+    out.extend_from_slice(b",\"sid\":");
+    json_opt_str(out, &a.sid);
+    out.push(b'}');
+}
+
+/// `EventData::Security` as serde writes it (tag first, fields in declaration order); the
+/// tests hold it to serde's output.
+fn security_json(out: &mut Vec<u8>, e: &SecurityEvent) {
+    let _ = write!(
+        out,
+        "{{\"family\":\"security\",\"event_id\":{},\"computer\":",
+        e.event_id
+    );
+    json_opt_str(out, &e.computer);
+    out.extend_from_slice(b",\"subject\":");
+    account_json(out, &e.subject);
+    out.extend_from_slice(b",\"target\":");
+    account_json(out, &e.target);
+    out.extend_from_slice(b",\"logon_type\":");
+    json_opt_u32(out, e.logon_type);
+    out.extend_from_slice(b",\"status\":");
+    json_opt_u32(out, e.status);
+    out.extend_from_slice(b",\"sub_status\":");
+    json_opt_u32(out, e.sub_status);
+    for (key, value) in [
+        (&b",\"failure_reason\":"[..], &e.failure_reason),
+        (b",\"logon_process\":", &e.logon_process),
+        (b",\"auth_package\":", &e.auth_package),
+        (b",\"workstation\":", &e.workstation),
+        (b",\"process_name\":", &e.process_name),
+        (b",\"ip_address\":", &e.ip_address),
+        (b",\"target_server\":", &e.target_server),
+    ] {
+        out.extend_from_slice(key);
+        json_opt_str(out, value);
+    }
+    out.push(b'}');
 }
 
 /// `t` as chrono serialises a UTC time (RFC 3339, `Z`, fraction digits 0, 3, 6 or 9 as
@@ -194,6 +283,81 @@ pub fn render(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io:
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    fn security(i: u32) -> SecurityEvent {
+        let text = |s: &str| Some(format!("{s}{i}"));
+        let mut e = SecurityEvent {
+            event_id: 4624 + i,
+            computer: text("PC\"1\\x\u{1}\t\u{e9}\u{7f}"),
+            subject: Account {
+                name: text("SYSTEM"),
+                domain: None,
+                sid: text("S-1-5-18"),
+            },
+            target: Account {
+                name: text("C:\\Users\\\u{1F600}"),
+                domain: text("CONTOSO\n"),
+                sid: None,
+            },
+            logon_type: Some(i),
+            status: Some(0xC000_006D),
+            sub_status: None,
+            failure_reason: text("%%2313"),
+            logon_process: None,
+            auth_package: text("Negotiate"),
+            workstation: text(""),
+            process_name: None,
+            ip_address: text("::1"),
+            target_server: text("srv</script>"),
+        };
+        if i % 2 == 1 {
+            e = SecurityEvent {
+                event_id: i,
+                ..SecurityEvent::default()
+            };
+        }
+        e
+    }
+
+    #[test]
+    fn security_lines_are_what_serde_writes() {
+        for i in 0..4 {
+            let ev = Event {
+                time: chrono::Utc.with_ymd_and_hms(2025, 6, 2, 13, 17, 5).unwrap()
+                    + chrono::Duration::microseconds(i64::from(i) * 26_500),
+                source: crate::model::SourceRef {
+                    file: std::sync::Arc::from(format!("logs.zip!/Secu\"rity{i}.evtx").as_str()),
+                    loc: [
+                        Loc::Record(7),
+                        Loc::Line(8),
+                        Loc::Row(9),
+                        Loc::Record(u64::MAX),
+                    ][i as usize],
+                },
+                data: EventData::Security(security(i)),
+            };
+            let mut got = Vec::new();
+            line(TimelineFormat::Jsonl, &ev, &mut got);
+            let mut kind = String::new();
+            write_kind(&ev, &mut kind);
+            let mut summary = String::new();
+            write_summary(&ev, &mut summary);
+            let mut buf = [0u8; 40];
+            let want = serde_json::to_vec(&JsonLine {
+                time: &rfc3339(&ev.time, &mut buf),
+                file: &ev.source.file,
+                loc: ev.source.loc,
+                kind: &kind,
+                summary: &summary,
+                data: &ev.data,
+            })
+            .unwrap();
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(want).unwrap() + "\n"
+            );
+        }
+    }
 
     #[test]
     fn times_are_written_as_chrono_serialises_them() {

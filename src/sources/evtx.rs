@@ -1,11 +1,16 @@
 //! Reads `.evtx` event logs as a stream: the 4096-byte file header, then 64 KiB chunks one after
-//! another (no `Seek`, so zip entries work and a log is never held whole), parsed in parallel in
-//! bounded batches (twice the worker count) and put back in record order.
+//! another (no `Seek`, so zip entries work and a log is never held whole). The reading thread
+//! hands the chunks to the worker pool in jobs of four, with at most twice the worker count of
+//! jobs out at once (it waits for a slot, running pool jobs meanwhile if it is a worker); a log
+//! on disk is read by position instead, each chunk by the worker that parses it
+//! ([`read_evtx_file_to`]). Kept events leave from the worker, a chunk at a time, through an
+//! [`EventSink`] ([`read_evtx_to`]); what else a chunk yields (counts, channels, problems) is
+//! folded into the report in chunk order. [`read_evtx`] collects the events in record order.
 //!
 //! Records are not rendered. A chunk is read by a walker of our own ([`walk_chunk`]): record
 //! headers in place, each record's template instance parsed in place ([`parse_instance`]), and
 //! which substitution is the EventID, Channel, Provider, each `Data Name=`, ... learnt once per
-//! template by walking its definition's BinXML ([`walk_template`], shared across chunks). Only
+//! template by walking its definition's BinXML ([`walk_template`], shared across chunks and logs). Only
 //! records [`windows_event::select`](we::select) wants get their strings built, and text is
 //! decoded only when the mapper reads it. (The crate's own record iterator builds every record's
 //! content tree, which costs about as much as rendering it to JSON.)
@@ -222,7 +227,29 @@ impl Fold {
 /// Read the file, hand each chunk's kept events to `sink` (batch number: the chunk number) from
 /// the worker that read the chunk, and fold the rest into the report.
 fn read_evtx_via<R: Read>(
+    r: R,
+    ctx: &ReadCtx,
+    path: Path,
+    sink: &dyn EventSink,
+) -> (FileReport, ChunkOrder) {
+    read_evtx_from(r, None, ctx, path, sink)
+}
+
+/// Read one `.evtx` file on disk, handing kept events to `sink` as [`read_evtx_to`] does. Its
+/// chunks are read where they lie, each by the worker that parses it, so reading is parallel
+/// too. Unlike a stream, a chunk that fails to read is lost alone: the chunks after it are
+/// still read.
+pub fn read_evtx_file_to(file: &std::fs::File, ctx: &ReadCtx, sink: &dyn EventSink) -> FileReport {
+    let size = file.metadata().map_or(ctx.size, |m| m.len());
+    read_evtx_from(file, Some((file, size)), ctx, Path::Fast, sink).0
+}
+
+/// A file read by position: the file and its size.
+type Positional<'f> = Option<(&'f std::fs::File, u64)>;
+
+fn read_evtx_from<R: Read>(
     mut r: R,
+    positional: Positional<'_>,
     ctx: &ReadCtx,
     path: Path,
     sink: &dyn EventSink,
@@ -234,7 +261,7 @@ fn read_evtx_via<R: Read>(
         more: 0,
         order: Vec::new(),
     };
-    read_chunks(&mut r, ctx, path, sink, &mut fold);
+    read_chunks(&mut r, positional, ctx, path, sink, &mut fold);
     fold.finish()
 }
 
@@ -254,6 +281,7 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 
 fn read_chunks<R: Read>(
     r: &mut R,
+    positional: Positional<'_>,
     ctx: &ReadCtx,
     path: Path,
     sink: &dyn EventSink,
@@ -294,7 +322,8 @@ fn read_chunks<R: Read>(
     } else {
         ctx.threads
     };
-    let batch_size = 4 * threads.max(1);
+    // Jobs (of JOB_CHUNKS chunks) out at once.
+    let batch_size = 2 * threads.max(1);
     let mut pending = Vec::new();
     // Chunks the header says the file holds: a file cut at a chunk boundary has fewer.
     let mut announced = None;
@@ -374,11 +403,17 @@ fn read_chunks<R: Read>(
     let shared = Shared::default();
     let mut order = Order::default();
     let (number, cut_in_chunk) = match &pool {
-        Some(pool) => {
-            pool.in_place_scope(|s| feed(s, r, pending, in_flight, &one, &shared, &mut order, fold))
-        }
+        Some(pool) => pool.in_place_scope(|s| {
+            let source = Source { r, positional };
+            feed(
+                s, source, pending, in_flight, &one, &shared, &mut order, fold,
+            )
+        }),
         None => rayon::in_place_scope(|s| {
-            feed(s, r, pending, in_flight, &one, &shared, &mut order, fold)
+            let source = Source { r, positional };
+            feed(
+                s, source, pending, in_flight, &one, &shared, &mut order, fold,
+            )
         }),
     };
     order.fold_ready(&shared, fold);
@@ -404,7 +439,7 @@ fn read_chunks<R: Read>(
 /// What the reading thread and the chunk workers share.
 #[derive(Default)]
 struct Shared {
-    /// Chunks handed out and not done yet.
+    /// Jobs handed out and not done yet.
     out: AtomicUsize,
     finished: Mutex<Vec<ChunkOutcome>>,
     /// Chunk buffers to read into again.
@@ -459,6 +494,12 @@ impl Order {
         self.parked.insert(o.number, o);
     }
 
+    fn park_all(&mut self, shared: &Shared, outcomes: Vec<ChunkOutcome>) {
+        for o in outcomes {
+            self.park(shared, o);
+        }
+    }
+
     fn fold_ready(&mut self, shared: &Shared, fold: &mut Fold) {
         let done = std::mem::take(&mut *lock_ignoring_poison(&shared.finished));
         for o in done {
@@ -471,12 +512,86 @@ impl Order {
     }
 }
 
-/// Read the chunks after `pending` from `r` and parse each, on a worker of the scope while fewer
-/// than `in_flight` are out, else here.
+/// Where chunks come from: the stream, read in order by the feeding thread, or a file on disk
+/// (`positional`), read by position by the worker that parses each chunk.
+struct Source<'r, 'f, R> {
+    r: &'r mut R,
+    positional: Positional<'f>,
+}
+
+/// Chunks to parse, handed out together (fewer, larger jobs keep the workers from waking and
+/// stealing for every 64 KiB): read already, or to be read from the file at their offsets.
+enum Job {
+    Read(Vec<RawChunk>),
+    At(std::ops::Range<u64>),
+}
+
+/// Chunks per job.
+const JOB_CHUNKS: u64 = 4;
+
+/// Read from `offset` without moving a shared cursor (Unix) or whatever the cursor is (Windows):
+/// several workers read the same file at once.
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn read_at(_: &std::fs::File, _: &mut [u8], _: u64) -> io::Result<usize> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "positional reads are not supported on this platform",
+    ))
+}
+
+/// Read chunk `number` of `file` (zero-padded when the file ends inside it), into a spare
+/// buffer when there is one. A read error loses this chunk only.
+fn chunk_at(
+    file: &std::fs::File,
+    number: u64,
+    shared: &Shared,
+) -> Result<RawChunk, Box<ChunkOutcome>> {
+    let mut bytes = lock_ignoring_poison(&shared.spare)
+        .pop()
+        .unwrap_or_default();
+    bytes.resize(CHUNK_SIZE, 0);
+    let offset = FILE_HEADER_SIZE as u64 + number * CHUNK_SIZE as u64;
+    let mut len = 0;
+    while len < CHUNK_SIZE {
+        match read_at(file, &mut bytes[len..], offset + len as u64) {
+            Ok(0) => break,
+            Ok(k) => len += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let mut out = ChunkOutcome {
+                    number,
+                    buffer: Some(bytes),
+                    ..ChunkOutcome::default()
+                };
+                out.problem(
+                    "io",
+                    format!("chunk {number}"),
+                    format!("read failed, this chunk is not read: {e}"),
+                );
+                return Err(Box::new(out));
+            }
+        }
+    }
+    bytes[len..].fill(0);
+    Ok(RawChunk { number, bytes, len })
+}
+
+/// Read the chunks after `pending` and parse each on a worker of the scope, at most
+/// `in_flight` at once (none: parse here, one after another).
 #[allow(clippy::too_many_arguments)]
 fn feed<'s, R: Read, F>(
     s: &rayon::Scope<'s>,
-    r: &mut R,
+    source: Source<'_, 's, R>,
     pending: Vec<RawChunk>,
     in_flight: usize,
     one: &'s F,
@@ -489,49 +604,91 @@ where
 {
     let mut number = pending.len() as u64;
     let mut eof = pending.last().is_some_and(|c| c.len < CHUNK_SIZE);
-    let mut pending = pending.into_iter();
-    loop {
-        let c = match pending.next() {
-            Some(c) => c,
-            None if eof => break,
+    // Whether the last chunk read was cut short (a cut at a chunk boundary is not).
+    let mut cut = eof;
+    let positional = source.positional;
+    let r = source.r;
+    if !pending.is_empty() {
+        let o = one_job(Job::Read(pending), one, positional, shared);
+        order.park_all(shared, o);
+    }
+    while !eof {
+        let job = match positional {
+            Some((_, size)) => {
+                let first = number;
+                let offset = |n: u64| FILE_HEADER_SIZE as u64 + n * CHUNK_SIZE as u64;
+                while number - first < JOB_CHUNKS && offset(number) < size {
+                    number += 1;
+                }
+                eof = offset(number) >= size;
+                cut = size > FILE_HEADER_SIZE as u64
+                    && (size - FILE_HEADER_SIZE as u64) % CHUNK_SIZE as u64 != 0;
+                Job::At(first..number)
+            }
             None => {
+                let mut chunks = Vec::new();
                 let mut buffers = std::mem::take(&mut *lock_ignoring_poison(&shared.spare));
-                let next = next_chunk(r, number, &mut buffers);
-                lock_ignoring_poison(&shared.spare).append(&mut buffers);
-                match next {
-                    Ok(Some(c)) => {
-                        eof = c.len < CHUNK_SIZE;
-                        number += 1;
-                        c
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        fold.problems.push(Problem::new(
-                            "io",
-                            Some(format!("chunk {number}")),
-                            format!("read failed, the rest of the file is not read: {e}"),
-                        ));
-                        break;
+                while !eof && (chunks.len() as u64) < JOB_CHUNKS {
+                    match next_chunk(r, number, &mut buffers) {
+                        Ok(Some(c)) => {
+                            eof = c.len < CHUNK_SIZE;
+                            cut = eof;
+                            number += 1;
+                            chunks.push(c);
+                        }
+                        Ok(None) => eof = true,
+                        Err(e) => {
+                            fold.problems.push(Problem::new(
+                                "io",
+                                Some(format!("chunk {number}")),
+                                format!("read failed, the rest of the file is not read: {e}"),
+                            ));
+                            eof = true;
+                        }
                     }
                 }
+                lock_ignoring_poison(&shared.spare).append(&mut buffers);
+                Job::Read(chunks)
             }
         };
         if in_flight == 0 {
-            let o = one(c);
-            order.park(shared, o);
+            let o = one_job(job, one, positional, shared);
+            order.park_all(shared, o);
         } else {
             shared.wait_for_slot(in_flight);
             shared.out.fetch_add(1, Ordering::AcqRel);
             s.spawn(move |_| {
-                let o = one(c);
-                lock_ignoring_poison(&shared.finished).push(o);
+                let o = one_job(job, one, positional, shared);
+                lock_ignoring_poison(&shared.finished).extend(o);
                 shared.done();
             });
         }
         order.fold_ready(shared, fold);
     }
     // The number of chunks read, and whether the last one was cut short.
-    (number, eof)
+    (number, cut)
+}
+
+/// Parse a job's chunks, reading them first when they are to be read by position.
+fn one_job<F>(job: Job, one: &F, positional: Positional<'_>, shared: &Shared) -> Vec<ChunkOutcome>
+where
+    F: Fn(RawChunk) -> ChunkOutcome,
+{
+    match (job, positional) {
+        (Job::Read(chunks), _) => chunks.into_iter().map(one).collect(),
+        (Job::At(range), Some((file, _))) => range
+            .map(|n| match chunk_at(file, n, shared) {
+                Ok(c) => one(c),
+                Err(o) => *o,
+            })
+            .collect(),
+        (Job::At(range), None) => range
+            .map(|number| ChunkOutcome {
+                number,
+                ..ChunkOutcome::default()
+            })
+            .collect(),
+    }
 }
 
 fn lock_ignoring_poison<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -2133,6 +2290,49 @@ mod tests {
             }
         }
         assert!(compared > 1000, "only {compared} events compared");
+    }
+
+    #[test]
+    fn files_read_by_position_give_what_streams_give() {
+        let Some(dir) = real_evtx_dir() else {
+            eprintln!("skipped: shared/real-evtx not found");
+            return;
+        };
+        let filter = EventFilter::all();
+        let key = |e: &Event| (e.time, e.source.clone());
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "evtx") {
+                continue;
+            }
+            let whole = std::fs::read(&path).unwrap();
+            // The file, and copies cut short in a chunk's records, its header, and the file header.
+            let cuts = [whole.len(), 4096 + 65536 + 30_000, 4096 + 65536 + 100, 2000];
+            for (cut, threads) in cuts.iter().flat_map(|c| [(*c, 1), (*c, 2)]) {
+                let bytes = &whole[..cut.min(whole.len())];
+                let tmp = tempfile::NamedTempFile::new().unwrap();
+                std::fs::write(tmp.path(), bytes).unwrap();
+                let ctx = ctx("x.evtx", &filter, threads);
+                let stream = read_evtx(bytes, &ctx);
+                let sink = Collect::default();
+                let file = std::fs::File::open(tmp.path()).unwrap();
+                let report = read_evtx_file_to(&file, &ctx, &sink);
+                let mut events = sink.into_events();
+                assert_eq!(
+                    serde_json::to_value(&report).unwrap(),
+                    serde_json::to_value(&stream.report).unwrap(),
+                    "{path:?} cut at {cut}"
+                );
+                let mut want = stream.events;
+                want.sort_by_key(key);
+                events.sort_by_key(key);
+                assert_eq!(
+                    serde_json::to_value(&events).unwrap(),
+                    serde_json::to_value(&want).unwrap(),
+                    "{path:?}"
+                );
+            }
+        }
     }
 
     #[test]

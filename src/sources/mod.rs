@@ -67,10 +67,3 @@ impl Collect {
             .collect()
     }
 }
-
-/// A sink that drops everything (inventory counts, keeps nothing).
-pub struct Discard;
-
-impl EventSink for Discard {
-    fn take(&self, _: u64, _: Vec<crate::model::Event>) {}
-}

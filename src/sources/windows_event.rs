@@ -57,7 +57,6 @@ pub enum Value<'a> {
 /// `S-1-5-21-…` from a binary SID: revision, sub-authority count, 48-bit big-endian authority,
 /// little-endian sub-authorities. `None` when the bytes are too short for the count.
 pub fn sid_text(b: &[u8]) -> Option<String> {
-    use std::fmt::Write;
     let (&rev, rest) = b.split_first()?;
     let (&count, rest) = rest.split_first()?;
     let auth = rest
@@ -66,15 +65,35 @@ pub fn sid_text(b: &[u8]) -> Option<String> {
         .fold(0u64, |a, x| (a << 8) | u64::from(*x));
     let subs = rest.get(6..6 + 4 * usize::from(count))?;
     let mut s = String::with_capacity(8 + 11 * usize::from(count));
-    let _ = write!(s, "S-{rev}-{auth}");
+    s.push_str("S-");
+    push_decimal(&mut s, u64::from(rev));
+    s.push('-');
+    push_decimal(&mut s, auth);
     for sub in subs.chunks_exact(4) {
-        let _ = write!(
-            s,
-            "-{}",
-            u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]])
+        s.push('-');
+        push_decimal(
+            &mut s,
+            u64::from(u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]])),
         );
     }
     Some(s)
+}
+
+/// `v` in decimal, without the formatting machinery (SIDs are on every Security event).
+fn push_decimal(s: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        s.push(char::from(*d));
+    }
 }
 
 /// `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}` from a GUID's 16 stored bytes.
@@ -611,6 +630,32 @@ mod tests {
 
     fn s(v: &str) -> Value<'_> {
         Value::Str(Cow::Borrowed(v))
+    }
+
+    #[test]
+    fn sids_read_as_windows_writes_them() {
+        let sid = |rev: u8, auth: u64, subs: &[u32]| {
+            let mut b = vec![rev, subs.len() as u8];
+            b.extend_from_slice(&auth.to_be_bytes()[2..]);
+            for s in subs {
+                b.extend_from_slice(&s.to_le_bytes());
+            }
+            b
+        };
+        assert_eq!(sid_text(&sid(1, 5, &[18])).unwrap(), "S-1-5-18");
+        assert_eq!(
+            sid_text(&sid(1, 5, &[21, 0, u32::MAX, 1107])).unwrap(),
+            "S-1-5-21-0-4294967295-1107"
+        );
+        assert_eq!(
+            sid_text(&sid(1, 0xFFFF_FFFF_FFFF, &[])).unwrap(),
+            "S-1-281474976710655"
+        );
+        assert_eq!(sid_text(&sid(0, 0, &[0])).unwrap(), "S-0-0-0");
+        // A count the bytes do not hold.
+        let mut short = sid(1, 5, &[18]);
+        short[1] = 2;
+        assert_eq!(sid_text(&short), None);
     }
 
     #[test]
