@@ -622,7 +622,7 @@ where
                 }
                 eof = offset(number) >= size;
                 cut = size > FILE_HEADER_SIZE as u64
-                    && (size - FILE_HEADER_SIZE as u64) % CHUNK_SIZE as u64 != 0;
+                    && !(size - FILE_HEADER_SIZE as u64).is_multiple_of(CHUNK_SIZE as u64);
                 Job::At(first..number)
             }
             None => {
