@@ -4,12 +4,14 @@
 //! panic and must exit 0, 1, 2 or 3; and every skipped or partly read file listed by
 //! `inventory`, `analyze` and `timeline` alike.
 
+mod common;
+use common::real_dir;
 use padtriage::bundle::{open_bundle, Limits};
 use padtriage::model::{EventFilter, FileKind, FileReport};
 use padtriage::testkit::broken;
 use padtriage::timeline::{self, Pass, ReadOptions, Timeline};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
@@ -466,25 +468,6 @@ fn every_corpus_file_through_the_cli_never_panics() {
         [inv.status.code(), tl.status.code(), an.status.code()],
         [Some(3); 3]
     );
-}
-
-/// `<repo>/../shared/real-evtx`, or one level further up (a worktree). Required under CI.
-fn real_dir() -> Option<PathBuf> {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let found = [
-        repo.join("../shared/real-evtx"),
-        repo.join("../../shared/real-evtx"),
-    ]
-    .into_iter()
-    .find(|p| p.is_dir());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "shared/real-evtx not found next to the repository under CI"
-        );
-        eprintln!("skipped: shared/real-evtx not found");
-    }
-    found
 }
 
 #[test]

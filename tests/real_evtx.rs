@@ -3,11 +3,12 @@
 //! logon events padtriage relies on must come out typed, and bad input must be reported, never
 //! fatal.
 
+mod common;
+use common::real_dir;
 use padtriage::model::{Event, EventData, EventFilter, Parsed, SecurityEvent};
 use padtriage::sources::evtx::read_evtx;
 use padtriage::sources::ReadCtx;
 use std::io::Read;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Records and errors per file, as the crate's `evtx_dump` (0.15.1, default settings) reports
@@ -29,26 +30,6 @@ const CRATE_COUNTS: &[(&str, u64, u64)] = &[
     ("Microsoft-Windows-HelloForBusiness%4Operational.evtx", 6, 0),
     ("sample-with-irregular-bool-values.evtx", 3028, 0),
 ];
-
-/// `<repo>/../shared/real-evtx` (CI and the main checkout), or one level further up (a
-/// worktree under `<root>/wt/`). Missing: the test is skipped, except under CI where it fails.
-fn real_dir() -> Option<PathBuf> {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let found = [
-        repo.join("../shared/real-evtx"),
-        repo.join("../../shared/real-evtx"),
-    ]
-    .into_iter()
-    .find(|p| p.is_dir());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "shared/real-evtx not found next to the repository under CI"
-        );
-        eprintln!("skipped: shared/real-evtx not found");
-    }
-    found
-}
 
 fn read_with(name: &str, r: impl Read, threads: usize, filter: &EventFilter) -> Parsed {
     let ctx = ReadCtx {

@@ -691,6 +691,16 @@ where
     }
 }
 
+/// A chunk the crate refuses: one error, and a problem saying its records are lost.
+fn lost_chunk(out: &mut ChunkOutcome, at: String, number: u64, why: &str) {
+    out.errors += 1;
+    out.problem(
+        "bad_chunk",
+        at,
+        format!("chunk {number} cannot be read ({why}); its records are lost"),
+    );
+}
+
 fn lock_ignoring_poison<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -753,15 +763,7 @@ fn process_chunk(work: &Work, raw: RawChunk) -> ChunkOutcome {
     let mut data = match EvtxChunkData::new(bytes, false) {
         Ok(d) => d,
         Err(e) => {
-            out.errors += 1;
-            out.problem(
-                "bad_chunk",
-                at,
-                format!(
-                    "chunk {number} cannot be read ({}); its records are lost",
-                    chain(&e)
-                ),
-            );
+            lost_chunk(&mut out, at, number, &chain(&e));
             return out;
         }
     };
@@ -782,15 +784,7 @@ fn process_chunk(work: &Work, raw: RawChunk) -> ChunkOutcome {
     let mut chunk = match data.parse(Arc::clone(&work.settings)) {
         Ok(c) => c,
         Err(e) => {
-            out.errors += 1;
-            out.problem(
-                "bad_chunk",
-                at,
-                format!(
-                    "chunk {number} cannot be read ({}); its records are lost",
-                    chain(&e)
-                ),
-            );
+            lost_chunk(&mut out, at, number, &chain(&e));
             return out;
         }
     };

@@ -99,26 +99,18 @@ pub fn looks_like_flow_sessions(head: &str) -> bool {
 /// Without an mtime nothing can be placed; a `no_time` problem says `--at` is needed. The time
 /// filter is not applied to these estimates, so the record that defines the run is never lost.
 pub fn read_portal_error<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
-    let mut parsed = Parsed::new(FileReport::new(
-        ctx.file.to_string(),
+    read_text(
+        r,
+        ctx,
         FileKind::PortalError,
-        ctx.size,
-    ));
-    let Some(bytes) = read_capped(r, MAX_PORTAL_BYTES, &mut parsed.report) else {
-        return parsed;
-    };
-    let decoded = super::text::decode(&bytes);
-    note_decode_errors(&decoded, &mut parsed.report);
-    let text = decoded.text.trim();
-    if text.is_empty() {
-        parsed
-            .report
-            .problems
-            .push(Problem::new("unrecognised", None, "empty file"));
-        return parsed;
-    }
+        MAX_PORTAL_BYTES,
+        |text, parsed| portal_errors(text, ctx, parsed),
+    )
+}
+
+fn portal_errors(text: &str, ctx: &ReadCtx, parsed: &mut Parsed) {
     let Some(root) = parse_first_json(text, &mut parsed.report) else {
-        return parsed;
+        return;
     };
 
     let mut errors = Vec::new();
@@ -138,7 +130,7 @@ pub fn read_portal_error<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
             None,
             "valid JSON, but no {\"error\":{\"code\":...}} object in it",
         ));
-        return parsed;
+        return;
     }
 
     let lines = error_lines(text);
@@ -186,7 +178,6 @@ pub fn read_portal_error<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
              give the run's time with --at to place it on the timeline",
         ));
     }
-    parsed
 }
 
 /// Every `{"error":{"code":..}}` object inside `v`, in document order. Found error objects are
@@ -294,12 +285,36 @@ fn correlation_from_text(text: &str) -> Option<String> {
 /// counted as records and ignored. Event time is `completedon`, else `startedon`, else
 /// `createdon`. Rows are cited as `Loc::Row(n)`, n the 1-based data row.
 pub fn read_flow_sessions<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
-    let mut parsed = Parsed::new(FileReport::new(
-        ctx.file.to_string(),
+    read_text(
+        r,
+        ctx,
         FileKind::FlowSessions,
-        ctx.size,
-    ));
-    let Some(bytes) = read_capped(r, MAX_SESSIONS_BYTES, &mut parsed.report) else {
+        MAX_SESSIONS_BYTES,
+        |text, parsed| session_rows(text, ctx, parsed),
+    )
+}
+
+fn session_rows(text: &str, ctx: &ReadCtx, parsed: &mut Parsed) {
+    let mut problems = LineProblems::new("bad_record", "bad rows");
+    if text.starts_with('[') || text.starts_with('{') {
+        json_rows(text, ctx, parsed, &mut problems);
+    } else {
+        csv_rows(text, ctx, parsed, &mut problems);
+    }
+    problems.finish(&mut parsed.report);
+}
+
+/// Read a whole (capped) text file, decode it, and hand its trimmed text to `f`; an empty file
+/// is reported instead.
+fn read_text<R: Read>(
+    r: R,
+    ctx: &ReadCtx,
+    kind: FileKind,
+    cap: u64,
+    f: impl FnOnce(&str, &mut Parsed),
+) -> Parsed {
+    let mut parsed = Parsed::new(FileReport::new(ctx.file.to_string(), kind, ctx.size));
+    let Some(bytes) = read_capped(r, cap, &mut parsed.report) else {
         return parsed;
     };
     let decoded = super::text::decode(&bytes);
@@ -310,15 +325,9 @@ pub fn read_flow_sessions<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
             .report
             .problems
             .push(Problem::new("unrecognised", None, "empty file"));
-        return parsed;
-    }
-    let mut problems = LineProblems::new("bad_record", "bad rows");
-    if text.starts_with('[') || text.starts_with('{') {
-        json_rows(text, ctx, &mut parsed, &mut problems);
     } else {
-        csv_rows(text, ctx, &mut parsed, &mut problems);
+        f(text, &mut parsed);
     }
-    problems.finish(&mut parsed.report);
     parsed
 }
 
