@@ -129,9 +129,9 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-fn json_opt_str(out: &mut Vec<u8>, s: &Option<String>) {
+fn json_opt_str<S: AsRef<str>>(out: &mut Vec<u8>, s: &Option<S>) {
     match s {
-        Some(s) => json_str(out, s),
+        Some(s) => json_str(out, s.as_ref()),
         None => out.extend_from_slice(b"null"),
     }
 }
@@ -285,7 +285,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn security(i: u32) -> SecurityEvent {
-        let text = |s: &str| Some(format!("{s}{i}"));
+        let text = |s: &str| Some(crate::model::Text::from(format!("{s}{i}")));
         let mut e = SecurityEvent {
             event_id: 4624 + i,
             computer: text("PC\"1\\x\u{1}\t\u{e9}\u{7f}"),

@@ -1413,6 +1413,8 @@ struct Walk<'w> {
     templates: Templates,
     channel: TextCache,
     provider: TextCache,
+    /// The computer name of Security records: the same on every record of a log.
+    computer: TextCache,
     /// Whether padtriage reads any record of the current channel (by channel generation).
     channel_used: Option<(u64, bool)>,
     /// The channel generation last noted in the chunk's channel list.
@@ -1441,6 +1443,7 @@ fn walk_chunk(
         templates: Templates::default(),
         channel: TextCache::default(),
         provider: TextCache::default(),
+        computer: TextCache::default(),
         channel_used: None,
         channel_noted: 0,
         first: u64::MAX,
@@ -1582,12 +1585,14 @@ impl Walk<'_> {
         let mut data = Vec::with_capacity(view.data_len(node));
         collect_data(view, node, &mut data);
         // Text the family's mapper reads (the computer for Security, the user SID for AAD).
-        let text = |parts: &[Part], needed: bool| {
-            needed
-                .then(|| resolve(parts, values))
-                .flatten()
-                .map(|v| Cow::Owned(v.text().into_owned()))
-        };
+        let computer = (family == we::Family::Security)
+            .then(|| self.computer.get(resolve(&map.computer, values).as_ref()))
+            .flatten()
+            .map(Cow::Borrowed);
+        let user_id = (family == we::Family::Aad)
+            .then(|| resolve(&map.user_id, values))
+            .flatten()
+            .map(|v| Cow::Owned(v.text().into_owned()));
         let raw = RawEvent {
             provider: provider.map(Cow::Borrowed),
             channel: Some(Cow::Borrowed(channel)),
@@ -1595,8 +1600,8 @@ impl Walk<'_> {
             level: resolve(&map.level, values)
                 .and_then(|v| v.as_u32())
                 .and_then(|l| u8::try_from(l).ok()),
-            computer: text(&map.computer, family == we::Family::Security),
-            user_id: text(&map.user_id, family == we::Family::Aad),
+            computer,
+            user_id,
             record_id: Some(id),
             time,
             data,
