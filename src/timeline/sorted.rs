@@ -113,6 +113,9 @@ pub struct LineSorter {
     /// Taken for the whole of a spill: one at a time, and a thread that fills the memory again
     /// meanwhile waits here rather than holding a second full buffer.
     spilled: Mutex<Spilled>,
+    /// Line buffers of spilled runs, for the next batches: memory is reused, not returned to
+    /// the allocator and faulted in again for every run.
+    free: Mutex<Vec<Vec<u8>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -125,7 +128,13 @@ impl LineSorter {
             budget: budget.max(1),
             held: Mutex::new(Held::default()),
             spilled: Mutex::new(Spilled::default()),
+            free: Mutex::new(Vec::new()),
         }
+    }
+
+    /// An empty buffer to render a batch's lines into: one a spilled run left, or a new one.
+    pub fn buffer(&self) -> Vec<u8> {
+        lock(&self.free).pop().unwrap_or_default()
     }
 
     /// Take a batch of lines; may write a run to disk first when memory is full.
@@ -172,6 +181,11 @@ impl LineSorter {
                         Ok(f) => s.runs.push(f),
                         Err(e) => s.error = Some(e),
                     }
+                }
+                let mut free = lock(&self.free);
+                for mut b in held.batches {
+                    b.clear();
+                    free.push(b);
                 }
             }
         }
