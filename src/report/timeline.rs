@@ -140,7 +140,9 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     let plain = |w: &[u8]| {
         let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
         let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
-        !(control || zero_byte(x ^ (ONES * u64::from(b'"'))) || zero_byte(x ^ (ONES * u64::from(b'\\'))))
+        !(control
+            || zero_byte(x ^ (ONES * u64::from(b'"')))
+            || zero_byte(x ^ (ONES * u64::from(b'\\'))))
     };
     let (mut i, mut start) = (0, 0);
     while i < bytes.len() {
