@@ -1,5 +1,5 @@
 //! `timeline` output: aligned text, JSON lines, or CSV; one event per line. Lines are rendered
-//! one event at a time ([`line_renderer`]), so the timeline can be written while it is read.
+//! one event at a time ([`line`]), so the timeline can be written while it is read.
 
 use crate::cli::TimelineFormat;
 use crate::model::{Account, Event, EventData, Loc, SecurityEvent, Time};

@@ -1,11 +1,12 @@
 //! Reads `.evtx` event logs as a stream: the 4096-byte file header, then 64 KiB chunks one after
 //! another (no `Seek`, so zip entries work and a log is never held whole). The reading thread
 //! hands the chunks to the worker pool in jobs of four, with at most twice the worker count of
-//! jobs out at once (it waits for a slot, running pool jobs meanwhile if it is a worker); a log
-//! on disk is read by position instead, each chunk by the worker that parses it
-//! ([`read_evtx_file_to`]). Kept events leave from the worker, a chunk at a time, through an
-//! [`EventSink`] ([`read_evtx_to`]); what else a chunk yields (counts, channels, problems) is
-//! folded into the report in chunk order. [`read_evtx`] collects the events in record order.
+//! jobs out at once (it waits for a slot, running pool jobs meanwhile if it is a worker). A log
+//! on disk has no reading thread ([`read_evtx_file_to`]): each worker claims the next chunk
+//! number, reads that chunk by position and parses it. Kept events leave from the worker, a
+//! chunk at a time, through an [`EventSink`] ([`read_evtx_to`]); what else a chunk yields
+//! (counts, channels, problems) is folded into the report in chunk order. [`read_evtx`] collects
+//! the events in record order.
 //!
 //! Records are not rendered. A chunk is read by a walker of our own ([`walk_chunk`]): record
 //! headers in place, each record's template instance parsed in place ([`parse_instance`]), and
