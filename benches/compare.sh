@@ -15,7 +15,8 @@
 # Each round runs, alternating, at 1 then 2 threads: evtx_dump -t N, padtriage timeline
 # --format jsonl (every relevant event, no time window), padtriage analyze, and both padtriage
 # commands on many/. Every output goes to /dev/null; padtriage runs with --no-progress. Wall
-# time, CPU time and peak RSS come from /usr/bin/time; ratios use the median of the rounds.
+# time, CPU time and peak RSS come from /usr/bin/time; each ratio is taken within a round and
+# the median over the rounds is printed, with its range.
 # The machine's load average is printed: on a shared machine, compare ratios, not seconds.
 set -euo pipefail
 
@@ -69,7 +70,7 @@ run() {
     tail -5 "$tmp/stderr" >&2
     exit 1
   fi
-  printf '%s\t%s\t%s\n' "$name" "$threads" "$(tail -1 "$tmp/time" | tr ' ' '\t')" >> "$results"
+  printf '%s\t%s\t%s\t%s\n' "$name" "$threads" "$(tail -1 "$tmp/time" | tr ' ' '\t')" "$r" >> "$results"
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)  (cores: $(nproc))"
@@ -87,15 +88,25 @@ done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
-# Medians per (command, threads), then the ratios.
-awk -F'\t' -v big="$big_bytes" -v many="$many_bytes" '
+# Medians per (command, threads); each ratio is taken within a round (the runs it compares
+# ran seconds apart, under the same background load) and the median of those is printed, with
+# the range over the rounds.
+awk -F'\t' -v big="$big_bytes" -v many="$many_bytes" -v rounds="$rounds" '
   { k = $1 SUBSEP $2; n[k]++; wall[k, n[k]] = $3; cpu[k, n[k]] = $4 + $5
+    w[$1, $2, $7] = $3
     if ($6 > rss[k]) rss[k] = $6 }
   function median(a, k, cnt,   i, j, v, t) {
     for (i = 1; i <= cnt; i++) v[i] = a[k, i]
     for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    lo = v[1]; hi = v[cnt]
     return cnt % 2 ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2
   }
+  # Median over the rounds of (a at ta) / (b at tb), scaled; sets lo and hi.
+  function paired(a, ta, b, tb, scale,   r, q) {
+    for (r = 1; r <= rounds; r++) q["x", r] = scale * w[a, ta, r] / w[b, tb, r]
+    return median(q, "x", rounds)
+  }
+  function show(label, v) { printf "%s %.2f (%.2f-%.2f)", label, v, lo, hi }
   END {
     split("evtx_dump timeline analyze timeline_many analyze_many", names, " ")
     printf "%-14s %3s %9s %9s %12s\n", "command", "thr", "wall s", "cpu s", "peak RSS MB"
@@ -105,21 +116,31 @@ awk -F'\t' -v big="$big_bytes" -v many="$many_bytes" '
       printf "%-14s %3d %9.2f %9.2f %12.1f\n", names[i], t, W[names[i], t], C[names[i], t], rss[k] / 1024
     }
     print ""
+    print "Ratios: median over the rounds of each round'"'"'s ratio (lowest-highest round)."
     print "padtriage / evtx_dump wall time (target <= 0.5):"
-    for (t = 1; t <= 2; t++)
-      printf "  %d thread(s): timeline %.2f, analyze %.2f   (cpu time: %.2f, %.2f)\n", t,
-        W["timeline", t] / W["evtx_dump", t], W["analyze", t] / W["evtx_dump", t],
-        C["timeline", t] / C["evtx_dump", t], C["analyze", t] / C["evtx_dump", t]
+    for (t = 1; t <= 2; t++) {
+      printf "  %d thread(s):", t
+      show(" timeline", paired("timeline", t, "evtx_dump", t, 1))
+      show(", analyze", paired("analyze", t, "evtx_dump", t, 1))
+      print ""
+    }
     print "1 -> 2 threads speed-up, wall (target >= 1.7):"
-    printf "  timeline %.2fx, analyze %.2fx, many-files timeline %.2fx, analyze %.2fx; evtx_dump %.2fx\n",
-      W["timeline", 1] / W["timeline", 2], W["analyze", 1] / W["analyze", 2],
-      W["timeline_many", 1] / W["timeline_many", 2], W["analyze_many", 1] / W["analyze_many", 2],
-      W["evtx_dump", 1] / W["evtx_dump", 2]
+    printf " "
+    show(" timeline", paired("timeline", 1, "timeline", 2, 1))
+    show(", analyze", paired("analyze", 1, "analyze", 2, 1))
+    print ""
+    printf " "
+    show(" many files: timeline", paired("timeline_many", 1, "timeline_many", 2, 1))
+    show(", analyze", paired("analyze_many", 1, "analyze_many", 2, 1))
+    show("; evtx_dump", paired("evtx_dump", 1, "evtx_dump", 2, 1))
+    print ""
     print "many small files / one big file, wall time per byte (target <= 1.0):"
-    for (t = 1; t <= 2; t++)
-      printf "  %d thread(s): timeline %.2f, analyze %.2f\n", t,
-        (W["timeline_many", t] / many) / (W["timeline", t] / big),
-        (W["analyze_many", t] / many) / (W["analyze", t] / big)
+    for (t = 1; t <= 2; t++) {
+      printf "  %d thread(s):", t
+      show(" timeline", paired("timeline_many", t, "timeline", t, big / many))
+      show(", analyze", paired("analyze_many", t, "analyze", t, big / many))
+      print ""
+    }
     m = 0
     for (k in rss) if (k !~ /^evtx_dump/ && rss[k] > m) m = rss[k]
     printf "padtriage peak RSS, all runs (target < 100 MB): %.1f MB\n", m / 1024

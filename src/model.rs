@@ -12,6 +12,10 @@ use std::sync::Arc;
 /// UTC time; every timestamp in the model is normalised to UTC by the parser.
 pub type Time = DateTime<Utc>;
 
+/// Short text stored inline (no heap allocation up to 24 bytes): account names, domains, SIDs,
+/// logon processes. Security events carry a dozen such fields and big logs hold millions.
+pub type Text = compact_str::CompactString;
+
 /// Where a piece of evidence sits: the file's display path inside the bundle
 /// (`Security.evtx`, `logs.zip!/PAD/UIFlowService.log`) and the record or line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -71,15 +75,15 @@ pub enum EventData {
 /// parsers store `None` for `-`, empty and `S-1-0-0` (the null SID).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Account {
-    pub name: Option<String>,
-    pub domain: Option<String>,
-    pub sid: Option<String>,
+    pub name: Option<Text>,
+    pub domain: Option<Text>,
+    pub sid: Option<Text>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SecurityEvent {
     pub event_id: u32,
-    pub computer: Option<String>,
+    pub computer: Option<Text>,
     /// Subject* fields: who asked for the logon (often the machine account or a service).
     pub subject: Account,
     /// Target* fields: the account being logged on (4624/4625/4634/4647/4648/4776/4740).
@@ -89,15 +93,15 @@ pub struct SecurityEvent {
     pub status: Option<u32>,
     pub sub_status: Option<u32>,
     /// Unresolved insert such as `%%2313`.
-    pub failure_reason: Option<String>,
+    pub failure_reason: Option<Text>,
     /// Trimmed (`"User32 "` becomes `User32`).
-    pub logon_process: Option<String>,
-    pub auth_package: Option<String>,
-    pub workstation: Option<String>,
-    pub process_name: Option<String>,
-    pub ip_address: Option<String>,
+    pub logon_process: Option<Text>,
+    pub auth_package: Option<Text>,
+    pub workstation: Option<Text>,
+    pub process_name: Option<Text>,
+    pub ip_address: Option<Text>,
     /// 4648 TargetServerName.
-    pub target_server: Option<String>,
+    pub target_server: Option<Text>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -128,9 +128,10 @@ struct LineSink<'a> {
 impl sources::EventSink for LineSink<'_> {
     fn take(&self, batch: u64, events: Vec<Event>) {
         let mut b = sorted::Batch {
-            bytes: Vec::with_capacity(events.len() * 640),
+            bytes: self.sorter.buffer(),
             lines: Vec::with_capacity(events.len()),
         };
+        b.bytes.reserve(events.len() * 640);
         for (idx, ev) in events.iter().enumerate() {
             (self.render)(ev, &mut b.bytes);
             let (loc_kind, loc) = match ev.source.loc {
@@ -346,20 +347,26 @@ pub fn kind_of(ev: &Event) -> String {
 /// [`kind_of`], appended to `out`.
 pub fn write_kind(ev: &Event, out: &mut String) {
     // Writing to a String cannot fail.
-    let _ = match &ev.data {
-        EventData::Security(s) => write!(out, "security.{}", s.event_id),
-        EventData::Aad(a) => write!(out, "aad.{}", a.event_id),
-        EventData::DeviceRegistration(d) => write!(out, "udr.{}", d.event_id),
-        EventData::Service(s) => write!(out, "scm.{}", s.event_id),
-        EventData::PadLog(p) => match p.level {
-            Some(l) => write!(out, "pad.{}", level_name(l)),
-            None => write!(out, "pad.entry"),
-        },
-        EventData::RunRecord(r) => match r.kind {
-            RunRecordKind::PortalError => write!(out, "run.portal_error"),
-            RunRecordKind::FlowSession => write!(out, "run.flow_session"),
-        },
+    let (family, id) = match &ev.data {
+        EventData::Security(s) => ("security.", s.event_id),
+        EventData::Aad(a) => ("aad.", a.event_id),
+        EventData::DeviceRegistration(d) => ("udr.", d.event_id),
+        EventData::Service(s) => ("scm.", s.event_id),
+        EventData::PadLog(p) => {
+            out.push_str("pad.");
+            out.push_str(p.level.map_or("entry", level_name));
+            return;
+        }
+        EventData::RunRecord(r) => {
+            out.push_str(match r.kind {
+                RunRecordKind::PortalError => "run.portal_error",
+                RunRecordKind::FlowSession => "run.flow_session",
+            });
+            return;
+        }
     };
+    out.push_str(family);
+    out.push_str(itoa::Buffer::new().format(id));
 }
 
 fn level_name(l: crate::model::TraceLevel) -> &'static str {
@@ -523,14 +530,21 @@ fn security_summary(s: &crate::model::SecurityEvent, out: &mut String) {
         4776 => "NTLM credential validation",
         _ => "Security event",
     };
-    let _ = write!(out, "{what} ({}) ", s.event_id);
+    let mut digits = itoa::Buffer::new();
+    out.push_str(what);
+    out.push_str(" (");
+    out.push_str(digits.format(s.event_id));
+    out.push_str(") ");
     if s.event_id == 4672 {
         write_account(&s.subject, out);
     } else {
         write_account(&s.target, out);
     }
     if let Some(t) = s.logon_type {
-        let _ = write!(out, " type {t} {}", codes::logon_type_name(t));
+        out.push_str(" type ");
+        out.push_str(digits.format(t));
+        out.push(' ');
+        out.push_str(codes::logon_type_name(t));
     }
     if let Some(st) = s.status.filter(|v| *v != 0) {
         let _ = write!(out, " status {}", codes::describe_hex(st));

@@ -1,5 +1,5 @@
 //! `timeline` output: aligned text, JSON lines, or CSV; one event per line. Lines are rendered
-//! one event at a time ([`line_renderer`]), so the timeline can be written while it is read.
+//! one event at a time ([`line`]), so the timeline can be written while it is read.
 
 use crate::cli::TimelineFormat;
 use crate::model::{Account, Event, EventData, Loc, SecurityEvent, Time};
@@ -76,11 +76,14 @@ fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mu
                     json_str(out, &time);
                     out.extend_from_slice(b",\"file\":");
                     json_str(out, &ev.source.file);
-                    let _ = match ev.source.loc {
-                        Loc::Record(n) => write!(out, ",\"loc\":{{\"record\":{n}}}"),
-                        Loc::Line(n) => write!(out, ",\"loc\":{{\"line\":{n}}}"),
-                        Loc::Row(n) => write!(out, ",\"loc\":{{\"row\":{n}}}"),
+                    let (name, n): (&[u8], u64) = match ev.source.loc {
+                        Loc::Record(n) => (b",\"loc\":{\"record\":", n),
+                        Loc::Line(n) => (b",\"loc\":{\"line\":", n),
+                        Loc::Row(n) => (b",\"loc\":{\"row\":", n),
                     };
+                    out.extend_from_slice(name);
+                    json_u64(out, n);
+                    out.push(b'}');
                     out.extend_from_slice(b",\"kind\":");
                     json_str(out, kind);
                     out.extend_from_slice(b",\"summary\":");
@@ -123,24 +126,73 @@ fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mu
     }
 }
 
-/// A JSON string, escaped as serde_json escapes it.
+/// A JSON string, escaped byte for byte as serde_json escapes it (the tests hold it to
+/// serde's output): quote and backslash, the short escapes for five control characters and
+/// `\u00xx` for the other controls; everything else, DEL and non-ASCII included, as is.
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    // Serialising a str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    // Eight bytes at a time where none needs escaping (most text never does).
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let plain = |w: &[u8]| {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+        !(control
+            || zero_byte(x ^ (ONES * u64::from(b'"')))
+            || zero_byte(x ^ (ONES * u64::from(b'\\'))))
+    };
+    let (mut i, mut start) = (0, 0);
+    while i < bytes.len() {
+        if let Some(w) = bytes.get(i..i + 8) {
+            if plain(w) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
+        i += 1;
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i - 1]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
-fn json_opt_str(out: &mut Vec<u8>, s: &Option<String>) {
+fn json_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+fn json_opt_str<S: AsRef<str>>(out: &mut Vec<u8>, s: &Option<S>) {
     match s {
-        Some(s) => json_str(out, s),
+        Some(s) => json_str(out, s.as_ref()),
         None => out.extend_from_slice(b"null"),
     }
 }
 
 fn json_opt_u32(out: &mut Vec<u8>, v: Option<u32>) {
     match v {
-        Some(v) => {
-            let _ = write!(out, "{v}");
-        }
+        Some(v) => json_u64(out, u64::from(v)),
         None => out.extend_from_slice(b"null"),
     }
 }
@@ -158,11 +210,9 @@ fn account_json(out: &mut Vec<u8>, a: &Account) {
 /// `EventData::Security` as serde writes it (tag first, fields in declaration order); the
 /// tests hold it to serde's output.
 fn security_json(out: &mut Vec<u8>, e: &SecurityEvent) {
-    let _ = write!(
-        out,
-        "{{\"family\":\"security\",\"event_id\":{},\"computer\":",
-        e.event_id
-    );
+    out.extend_from_slice(b"{\"family\":\"security\",\"event_id\":");
+    json_u64(out, u64::from(e.event_id));
+    out.extend_from_slice(b",\"computer\":");
     json_opt_str(out, &e.computer);
     out.extend_from_slice(b",\"subject\":");
     account_json(out, &e.subject);
@@ -285,7 +335,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn security(i: u32) -> SecurityEvent {
-        let text = |s: &str| Some(format!("{s}{i}"));
+        let text = |s: &str| Some(crate::model::Text::from(format!("{s}{i}")));
         let mut e = SecurityEvent {
             event_id: 4624 + i,
             computer: text("PC\"1\\x\u{1}\t\u{e9}\u{7f}"),

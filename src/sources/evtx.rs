@@ -1,11 +1,12 @@
 //! Reads `.evtx` event logs as a stream: the 4096-byte file header, then 64 KiB chunks one after
 //! another (no `Seek`, so zip entries work and a log is never held whole). The reading thread
 //! hands the chunks to the worker pool in jobs of four, with at most twice the worker count of
-//! jobs out at once (it waits for a slot, running pool jobs meanwhile if it is a worker); a log
-//! on disk is read by position instead, each chunk by the worker that parses it
-//! ([`read_evtx_file_to`]). Kept events leave from the worker, a chunk at a time, through an
-//! [`EventSink`] ([`read_evtx_to`]); what else a chunk yields (counts, channels, problems) is
-//! folded into the report in chunk order. [`read_evtx`] collects the events in record order.
+//! jobs out at once (it waits for a slot, running pool jobs meanwhile if it is a worker). A log
+//! on disk has no reading thread ([`read_evtx_file_to`]): each worker claims the next chunk
+//! number, reads that chunk by position and parses it. Kept events leave from the worker, a
+//! chunk at a time, through an [`EventSink`] ([`read_evtx_to`]); what else a chunk yields
+//! (counts, channels, problems) is folded into the report in chunk order. [`read_evtx`] collects
+//! the events in record order.
 //!
 //! Records are not rendered. A chunk is read by a walker of our own ([`walk_chunk`]): record
 //! headers in place, each record's template instance parsed in place ([`parse_instance`]), and
@@ -40,7 +41,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::sync::Mutex;
 
@@ -402,21 +403,104 @@ fn read_chunks<R: Read>(
     let in_flight = if threads > 1 { batch_size } else { 0 };
     let shared = Shared::default();
     let mut order = Order::default();
-    let (number, cut_in_chunk) = match &pool {
-        Some(pool) => pool.in_place_scope(|s| {
-            let source = Source { r, positional };
-            feed(
-                s, source, pending, in_flight, &one, &shared, &mut order, fold,
-            )
-        }),
-        None => rayon::in_place_scope(|s| {
-            let source = Source { r, positional };
-            feed(
-                s, source, pending, in_flight, &one, &shared, &mut order, fold,
-            )
+    let (number, cut_in_chunk) = match (&pool, positional) {
+        // A file on disk: no thread hands out work, each worker claims the next chunk itself.
+        (_, Some((file, size))) => {
+            let claim = Claim {
+                file,
+                size,
+                next: AtomicU64::new(pending.len() as u64),
+                folded: Mutex::new((order, fold)),
+            };
+            if !pending.is_empty() {
+                let o = pending.into_iter().map(&one).collect();
+                let mut folded = lock_ignoring_poison(&claim.folded);
+                let (order, fold) = &mut *folded;
+                order.park_all(&shared, o);
+                order.fold_ready(&shared, fold);
+            }
+            let workers = if in_flight == 0 { 1 } else { threads };
+            match &pool {
+                Some(pool) => pool.in_place_scope(|s| claim.run(s, workers, &one)),
+                None => rayon::in_place_scope(|s| claim.run(s, workers, &one)),
+            }
+            let (mut order, fold) = claim.folded.into_inner().unwrap_or_else(|p| p.into_inner());
+            order.fold_ready(&shared, fold);
+            let whole = size.saturating_sub(FILE_HEADER_SIZE as u64);
+            let number = claim.next.into_inner().min(chunks_in(size));
+            return finish_chunks(
+                fold,
+                announced,
+                number,
+                !whole.is_multiple_of(CHUNK_SIZE as u64),
+            );
+        }
+        (Some(pool), None) => {
+            pool.in_place_scope(|s| feed(s, r, pending, in_flight, &one, &shared, &mut order, fold))
+        }
+        (None, None) => rayon::in_place_scope(|s| {
+            feed(s, r, pending, in_flight, &one, &shared, &mut order, fold)
         }),
     };
     order.fold_ready(&shared, fold);
+    finish_chunks(fold, announced, number, cut_in_chunk);
+}
+
+/// Chunks in a file of `size` bytes, the last one maybe cut short.
+fn chunks_in(size: u64) -> u64 {
+    size.saturating_sub(FILE_HEADER_SIZE as u64)
+        .div_ceil(CHUNK_SIZE as u64)
+}
+
+/// A file on disk read by workers that each claim the next chunk number, read that chunk where
+/// it lies and parse it; outcomes are folded in chunk order by whoever completes the gap.
+struct Claim<'f, 'o> {
+    file: &'f std::fs::File,
+    size: u64,
+    next: AtomicU64,
+    folded: Mutex<(Order, &'o mut Fold)>,
+}
+
+impl Claim<'_, '_> {
+    /// `workers` loops: this thread runs one, the pool the others (a loop that starts after
+    /// the last chunk was claimed ends at once).
+    fn run<'s, F>(&'s self, s: &rayon::Scope<'s>, workers: usize, one: &'s F)
+    where
+        F: Fn(RawChunk) -> ChunkOutcome + Sync,
+    {
+        for _ in 1..workers {
+            s.spawn(move |_| self.work(one));
+        }
+        self.work(one);
+    }
+
+    fn work<F>(&self, one: &F)
+    where
+        F: Fn(RawChunk) -> ChunkOutcome,
+    {
+        let total = chunks_in(self.size);
+        let spare = Shared::default();
+        let mut buffer = Vec::new();
+        loop {
+            let number = self.next.fetch_add(1, Ordering::Relaxed);
+            if number >= total {
+                break;
+            }
+            let mut o = match chunk_at(self.file, number, std::mem::take(&mut buffer)) {
+                Ok(c) => one(c),
+                Err(o) => *o,
+            };
+            buffer = o.buffer.take().unwrap_or_default();
+            let mut folded = lock_ignoring_poison(&self.folded);
+            let (order, fold) = &mut *folded;
+            order.park(&spare, o);
+            order.fold_ready(&spare, fold);
+        }
+    }
+}
+
+/// Report a file cut at a chunk boundary: `number` chunks were read, the last cut short or not.
+fn finish_chunks(fold: &mut Fold, announced: Option<u64>, number: u64, cut_in_chunk: bool) {
     // A cut inside a chunk is reported with that chunk; a cut at a chunk boundary only shows
     // against the header's chunk count.
     if let Some(announced) = announced.filter(|a| number < *a && !cut_in_chunk) {
@@ -512,19 +596,9 @@ impl Order {
     }
 }
 
-/// Where chunks come from: the stream, read in order by the feeding thread, or a file on disk
-/// (`positional`), read by position by the worker that parses each chunk.
-struct Source<'r, 'f, R> {
-    r: &'r mut R,
-    positional: Positional<'f>,
-}
-
-/// Chunks to parse, handed out together (fewer, larger jobs keep the workers from waking and
-/// stealing for every 64 KiB): read already, or to be read from the file at their offsets.
-enum Job {
-    Read(Vec<RawChunk>),
-    At(std::ops::Range<u64>),
-}
+/// Chunks of a stream to parse, handed out together (fewer, larger jobs keep the workers from
+/// waking and stealing for every 64 KiB).
+type Job = Vec<RawChunk>;
 
 /// Chunks per job.
 const JOB_CHUNKS: u64 = 4;
@@ -554,11 +628,8 @@ fn read_at(_: &std::fs::File, _: &mut [u8], _: u64) -> io::Result<usize> {
 fn chunk_at(
     file: &std::fs::File,
     number: u64,
-    shared: &Shared,
+    mut bytes: Vec<u8>,
 ) -> Result<RawChunk, Box<ChunkOutcome>> {
-    let mut bytes = lock_ignoring_poison(&shared.spare)
-        .pop()
-        .unwrap_or_default();
     bytes.resize(CHUNK_SIZE, 0);
     let offset = FILE_HEADER_SIZE as u64 + number * CHUNK_SIZE as u64;
     let mut len = 0;
@@ -586,12 +657,12 @@ fn chunk_at(
     Ok(RawChunk { number, bytes, len })
 }
 
-/// Read the chunks after `pending` and parse each on a worker of the scope, at most
-/// `in_flight` at once (none: parse here, one after another).
+/// Read the stream's chunks after `pending` and parse each on a worker of the scope, at most
+/// `in_flight` jobs at once (none: parse here, one after another).
 #[allow(clippy::too_many_arguments)]
 fn feed<'s, R: Read, F>(
     s: &rayon::Scope<'s>,
-    source: Source<'_, 's, R>,
+    r: &mut R,
     pending: Vec<RawChunk>,
     in_flight: usize,
     one: &'s F,
@@ -606,59 +677,39 @@ where
     let mut eof = pending.last().is_some_and(|c| c.len < CHUNK_SIZE);
     // Whether the last chunk read was cut short (a cut at a chunk boundary is not).
     let mut cut = eof;
-    let positional = source.positional;
-    let r = source.r;
     if !pending.is_empty() {
-        let o = one_job(Job::Read(pending), one, positional, shared);
-        order.park_all(shared, o);
+        order.park_all(shared, pending.into_iter().map(one).collect());
     }
     while !eof {
-        let job = match positional {
-            Some((_, size)) => {
-                let first = number;
-                let offset = |n: u64| FILE_HEADER_SIZE as u64 + n * CHUNK_SIZE as u64;
-                while number - first < JOB_CHUNKS && offset(number) < size {
+        let mut job: Job = Vec::new();
+        let mut buffers = std::mem::take(&mut *lock_ignoring_poison(&shared.spare));
+        while !eof && (job.len() as u64) < JOB_CHUNKS {
+            match next_chunk(r, number, &mut buffers) {
+                Ok(Some(c)) => {
+                    eof = c.len < CHUNK_SIZE;
+                    cut = eof;
                     number += 1;
+                    job.push(c);
                 }
-                eof = offset(number) >= size;
-                cut = size > FILE_HEADER_SIZE as u64
-                    && !(size - FILE_HEADER_SIZE as u64).is_multiple_of(CHUNK_SIZE as u64);
-                Job::At(first..number)
-            }
-            None => {
-                let mut chunks = Vec::new();
-                let mut buffers = std::mem::take(&mut *lock_ignoring_poison(&shared.spare));
-                while !eof && (chunks.len() as u64) < JOB_CHUNKS {
-                    match next_chunk(r, number, &mut buffers) {
-                        Ok(Some(c)) => {
-                            eof = c.len < CHUNK_SIZE;
-                            cut = eof;
-                            number += 1;
-                            chunks.push(c);
-                        }
-                        Ok(None) => eof = true,
-                        Err(e) => {
-                            fold.problems.push(Problem::new(
-                                "io",
-                                Some(format!("chunk {number}")),
-                                format!("read failed, the rest of the file is not read: {e}"),
-                            ));
-                            eof = true;
-                        }
-                    }
+                Ok(None) => eof = true,
+                Err(e) => {
+                    fold.problems.push(Problem::new(
+                        "io",
+                        Some(format!("chunk {number}")),
+                        format!("read failed, the rest of the file is not read: {e}"),
+                    ));
+                    eof = true;
                 }
-                lock_ignoring_poison(&shared.spare).append(&mut buffers);
-                Job::Read(chunks)
             }
-        };
+        }
+        lock_ignoring_poison(&shared.spare).append(&mut buffers);
         if in_flight == 0 {
-            let o = one_job(job, one, positional, shared);
-            order.park_all(shared, o);
+            order.park_all(shared, job.into_iter().map(one).collect());
         } else {
             shared.wait_for_slot(in_flight);
             shared.out.fetch_add(1, Ordering::AcqRel);
             s.spawn(move |_| {
-                let o = one_job(job, one, positional, shared);
+                let o: Vec<ChunkOutcome> = job.into_iter().map(one).collect();
                 lock_ignoring_poison(&shared.finished).extend(o);
                 shared.done();
             });
@@ -667,28 +718,6 @@ where
     }
     // The number of chunks read, and whether the last one was cut short.
     (number, cut)
-}
-
-/// Parse a job's chunks, reading them first when they are to be read by position.
-fn one_job<F>(job: Job, one: &F, positional: Positional<'_>, shared: &Shared) -> Vec<ChunkOutcome>
-where
-    F: Fn(RawChunk) -> ChunkOutcome,
-{
-    match (job, positional) {
-        (Job::Read(chunks), _) => chunks.into_iter().map(one).collect(),
-        (Job::At(range), Some((file, _))) => range
-            .map(|n| match chunk_at(file, n, shared) {
-                Ok(c) => one(c),
-                Err(o) => *o,
-            })
-            .collect(),
-        (Job::At(range), None) => range
-            .map(|number| ChunkOutcome {
-                number,
-                ..ChunkOutcome::default()
-            })
-            .collect(),
-    }
 }
 
 /// A chunk the crate refuses: one error, and a problem saying its records are lost.
@@ -1413,6 +1442,8 @@ struct Walk<'w> {
     templates: Templates,
     channel: TextCache,
     provider: TextCache,
+    /// The computer name of Security records: the same on every record of a log.
+    computer: TextCache,
     /// Whether padtriage reads any record of the current channel (by channel generation).
     channel_used: Option<(u64, bool)>,
     /// The channel generation last noted in the chunk's channel list.
@@ -1441,6 +1472,7 @@ fn walk_chunk(
         templates: Templates::default(),
         channel: TextCache::default(),
         provider: TextCache::default(),
+        computer: TextCache::default(),
         channel_used: None,
         channel_noted: 0,
         first: u64::MAX,
@@ -1582,12 +1614,14 @@ impl Walk<'_> {
         let mut data = Vec::with_capacity(view.data_len(node));
         collect_data(view, node, &mut data);
         // Text the family's mapper reads (the computer for Security, the user SID for AAD).
-        let text = |parts: &[Part], needed: bool| {
-            needed
-                .then(|| resolve(parts, values))
-                .flatten()
-                .map(|v| Cow::Owned(v.text().into_owned()))
-        };
+        let computer = (family == we::Family::Security)
+            .then(|| self.computer.get(resolve(&map.computer, values).as_ref()))
+            .flatten()
+            .map(Cow::Borrowed);
+        let user_id = (family == we::Family::Aad)
+            .then(|| resolve(&map.user_id, values))
+            .flatten()
+            .map(|v| Cow::Owned(v.text().into_owned()));
         let raw = RawEvent {
             provider: provider.map(Cow::Borrowed),
             channel: Some(Cow::Borrowed(channel)),
@@ -1595,8 +1629,8 @@ impl Walk<'_> {
             level: resolve(&map.level, values)
                 .and_then(|v| v.as_u32())
                 .and_then(|l| u8::try_from(l).ok()),
-            computer: text(&map.computer, family == we::Family::Security),
-            user_id: text(&map.user_id, family == we::Family::Aad),
+            computer,
+            user_id,
             record_id: Some(id),
             time,
             data,

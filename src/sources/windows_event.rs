@@ -9,7 +9,7 @@
 
 use crate::codes;
 use crate::model::{
-    AadEvent, DeviceRegEvent, Event, EventData, SecurityEvent, ServiceEvent, SourceRef, Time,
+    AadEvent, DeviceRegEvent, Event, EventData, SecurityEvent, ServiceEvent, SourceRef, Text, Time,
 };
 use regex::Regex;
 use std::borrow::Cow;
@@ -279,10 +279,108 @@ fn clean(s: Option<Cow<'_, str>>) -> Option<String> {
     }
 }
 
+/// [`clean`] into [`Text`], without a heap allocation for the usual short value: UTF-16 and
+/// SIDs are written to the stack first, and text of up to 24 bytes is stored inline.
+fn clean_text(v: &Value<'_>) -> Option<Text> {
+    let mut buf = StackText::default();
+    match v {
+        Value::Utf16(b) if buf.utf16(b) => clean_str(buf.as_str()),
+        Value::Sid(b) if buf.sid(b) => clean_str(buf.as_str()),
+        other => clean_str(&other.text()),
+    }
+}
+
+fn clean_str(s: &str) -> Option<Text> {
+    let t = s.trim();
+    (!(t.is_empty() || t == "-" || t == "S-1-0-0")).then(|| Text::from(t))
+}
+
+/// ASCII text built on the stack; `false` when the value does not fit or is not ASCII (the
+/// caller then takes the general path).
+struct StackText {
+    buf: [u8; 96],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        StackText {
+            buf: [0; 96],
+            len: 0,
+        }
+    }
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        // Only ASCII bytes are ever written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+
+    fn push(&mut self, b: u8) -> bool {
+        match self.buf.get_mut(self.len) {
+            Some(slot) if b.is_ascii() => {
+                *slot = b;
+                self.len += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// UTF-16LE up to the first NUL, if all ASCII.
+    fn utf16(&mut self, b: &[u8]) -> bool {
+        for unit in b.chunks_exact(2) {
+            match (unit[0], unit[1]) {
+                (0, 0) => break,
+                (lo, 0) if self.push(lo) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    fn decimal(&mut self, mut v: u64) -> bool {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        digits[i..].iter().all(|d| self.push(*d))
+    }
+
+    /// A binary SID as [`sid_text`] writes it.
+    fn sid(&mut self, b: &[u8]) -> bool {
+        let Some((&rev, rest)) = b.split_first() else {
+            return false;
+        };
+        let Some((&count, rest)) = rest.split_first() else {
+            return false;
+        };
+        let (Some(auth), Some(subs)) = (rest.get(..6), rest.get(6..6 + 4 * usize::from(count)))
+        else {
+            return false;
+        };
+        let auth = auth.iter().fold(0u64, |a, x| (a << 8) | u64::from(*x));
+        let mut ok = self.push(b'S') && self.push(b'-') && self.decimal(u64::from(rev));
+        ok = ok && self.push(b'-') && self.decimal(auth);
+        for sub in subs.chunks_exact(4) {
+            let v = u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]]);
+            ok = ok && self.push(b'-') && self.decimal(u64::from(v));
+        }
+        ok
+    }
+}
+
 fn security(raw: &RawEvent<'_>) -> SecurityEvent {
     let mut ev = SecurityEvent {
         event_id: raw.event_id,
-        computer: clean(raw.computer.clone()),
+        computer: raw.computer.as_deref().and_then(clean_str),
         ..SecurityEvent::default()
     };
     // One pass over the fields (Security events carry up to ~30); the first of a name wins, and
@@ -320,7 +418,7 @@ fn security(raw: &RawEvent<'_>) -> SecurityEvent {
             }
         };
         if slot.is_none() {
-            *slot = clean(Some(value.text()));
+            *slot = clean_text(value);
         }
     }
     ev.target.sid = ev.target.sid.or(target_sid);

@@ -5,11 +5,18 @@
 //! to an unnamed temporary file (a run, gone when closed) and memory starts again. At the end
 //! the runs and what is still held are merged into the output. A bundle whose timeline fits the
 //! budget never touches the disk; one that does not costs one write and one read of its lines.
+//!
+//! The last merge runs on every worker: each run keeps the key and offset of an entry every few
+//! KiB, which splits the key space into ranges of about equal size; ranges are merged in
+//! parallel, a few at a time, and written in order. Past [`FAN_IN`] runs they are first merged
+//! in passes, and the last merge is a single stream.
 
+use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, IoSlice, Write};
+use std::ops::Range;
 use std::sync::{Mutex, MutexGuard};
 
 /// Where a line goes: by time, then file (its rank in path order), then position in the file;
@@ -28,6 +35,8 @@ pub struct Key {
 }
 
 const KEY_BYTES: usize = 8 + 4 + 4 + 1 + 8 + 4 + 8 + 4;
+/// A run entry's key and line length.
+const HEADER_BYTES: usize = KEY_BYTES + 4;
 
 impl Key {
     fn encode(&self) -> [u8; KEY_BYTES] {
@@ -91,20 +100,32 @@ impl Held {
     }
 
     fn sort(&mut self) {
-        self.entries.sort_unstable_by_key(|e| e.key);
+        self.entries.par_sort_unstable_by_key(|e| e.key);
     }
+}
+
+/// A sorted run on disk: entries (key, line length, line) back to back, and the key and offset
+/// of an entry every `every` bytes or so, where a part of the run can start being read.
+struct Run {
+    file: File,
+    len: u64,
+    index: Vec<(Key, u64)>,
 }
 
 #[derive(Default)]
 struct Spilled {
-    runs: Vec<File>,
+    runs: Vec<Run>,
     error: Option<io::Error>,
 }
 
 /// Runs merged at once; more are merged in passes first (bounds open files and read buffers).
 const FAN_IN: usize = 32;
+/// Read buffer of each run in a merge.
 const RUN_READ_BUFFER: usize = 128 << 10;
-const RUN_WRITE_BUFFER: usize = 1 << 20;
+/// Entries written to a run with one system call (Linux takes 1024 slices at most).
+const WRITE_GROUP: usize = 500;
+/// Output gathered before it is written on.
+const OUT_BUFFER: usize = 1 << 20;
 
 /// Sorts lines handed over from many threads in at most about twice `budget` bytes of memory.
 pub struct LineSorter {
@@ -113,6 +134,9 @@ pub struct LineSorter {
     /// Taken for the whole of a spill: one at a time, and a thread that fills the memory again
     /// meanwhile waits here rather than holding a second full buffer.
     spilled: Mutex<Spilled>,
+    /// Line buffers of spilled runs, for the next batches: memory is reused, not returned to
+    /// the allocator and faulted in again for every run.
+    free: Mutex<Vec<Vec<u8>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -125,7 +149,18 @@ impl LineSorter {
             budget: budget.max(1),
             held: Mutex::new(Held::default()),
             spilled: Mutex::new(Spilled::default()),
+            free: Mutex::new(Vec::new()),
         }
+    }
+
+    /// An empty buffer to render a batch's lines into: one a spilled run left, or a new one.
+    pub fn buffer(&self) -> Vec<u8> {
+        lock(&self.free).pop().unwrap_or_default()
+    }
+
+    /// Bytes of run between two index entries: about 2,000 per run of `budget` bytes.
+    fn index_every(&self) -> u64 {
+        (self.budget as u64 / 2048).clamp(256, 8 << 10)
     }
 
     /// Take a batch of lines; may write a run to disk first when memory is full.
@@ -167,11 +202,15 @@ impl LineSorter {
             if let Some(mut held) = taken {
                 if s.error.is_none() {
                     held.sort();
-                    let entries = held.entries.iter().map(|e| (e.key, held.line(e)));
-                    match write_run(entries) {
-                        Ok(f) => s.runs.push(f),
+                    match write_run(&held, self.index_every()) {
+                        Ok(run) => s.runs.push(run),
                         Err(e) => s.error = Some(e),
                     }
+                }
+                let mut free = lock(&self.free);
+                for mut b in held.batches {
+                    b.clear();
+                    free.push(b);
                 }
             }
         }
@@ -179,8 +218,11 @@ impl LineSorter {
 
     /// Write every line, in key order, to `out`.
     pub fn finish(self, out: &mut dyn Write) -> io::Result<()> {
+        let every = self.index_every();
+        let range_bytes = self.range_bytes();
         let mut held = self.held.into_inner().unwrap_or_else(|p| p.into_inner());
         let spilled = self.spilled.into_inner().unwrap_or_else(|p| p.into_inner());
+        drop(self.free);
         if let Some(e) = spilled.error {
             return Err(io::Error::new(
                 e.kind(),
@@ -189,153 +231,432 @@ impl LineSorter {
         }
         held.sort();
         let mut runs = spilled.runs;
-        if runs.is_empty() {
-            for e in &held.entries {
-                out.write_all(held.line(e))?;
-            }
-            return Ok(());
+        if runs.len() < FAN_IN {
+            return merge_ranges(&runs, &held, range_bytes, out);
         }
         // Leave room for the memory run in the last merge.
         while runs.len() >= FAN_IN {
             let rest = runs.split_off(FAN_IN);
-            let mut sources = runs
-                .into_iter()
-                .map(Source::disk)
-                .collect::<io::Result<Vec<_>>>()?;
-            let f = tempfile::tempfile()?;
-            let mut w = BufWriter::with_capacity(RUN_WRITE_BUFFER, f);
-            merge(&mut sources, None, &mut w, true)?;
-            let mut f = w.into_inner().map_err(|e| e.into_error())?;
-            f.seek(SeekFrom::Start(0))?;
+            let mut w = RunWriter::new(every)?;
+            let mut sources: Vec<Source> = runs.iter().map(Source::whole).collect();
+            merge(&mut sources, &held, (None, None), &mut |k, line| {
+                w.push(k, line)
+            })?;
+            drop(sources);
             runs = rest;
-            runs.push(f);
+            runs.push(w.finish()?);
         }
-        let mut sources = runs
-            .into_iter()
-            .map(Source::disk)
-            .collect::<io::Result<Vec<_>>>()?;
-        sources.push(Source::Memory { next: 0 });
-        merge(&mut sources, Some(&held), out, false)
+        let mut sources: Vec<Source> = runs.iter().map(Source::whole).collect();
+        sources.push(Source::memory(&held, 0..held.entries.len()));
+        let mut buf = Vec::with_capacity(OUT_BUFFER);
+        merge(&mut sources, &held, (None, None), &mut |_, line| {
+            buf.extend_from_slice(line);
+            if buf.len() >= OUT_BUFFER {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+            Ok(())
+        })?;
+        out.write_all(&buf)
+    }
+
+    /// Output of one range of the last merge: the ranges merged at once (two per worker) then
+    /// take about half the budget.
+    fn range_bytes(&self) -> u64 {
+        let at_once = 2 * rayon::current_num_threads().max(1);
+        (self.budget / (2 * at_once)).max(1) as u64
     }
 }
 
-/// Write sorted `(key, line)` pairs to a new temporary file, rewound for reading.
-fn write_run<'a>(entries: impl Iterator<Item = (Key, &'a [u8])>) -> io::Result<File> {
-    let f = tempfile::tempfile()?;
-    let mut w = BufWriter::with_capacity(RUN_WRITE_BUFFER, f);
-    for (key, line) in entries {
-        write_entry(&mut w, &key, line)?;
+/// Write held entries, sorted, to a new temporary file, several per system call.
+fn write_run(held: &Held, every: u64) -> io::Result<Run> {
+    let mut w = RunWriter::new(every)?;
+    for group in held.entries.chunks(WRITE_GROUP) {
+        w.push_group(group.iter().map(|e| (e.key, held.line(e))))?;
     }
-    let mut f = w.into_inner().map_err(|e| e.into_error())?;
-    f.seek(SeekFrom::Start(0))?;
-    Ok(f)
+    w.finish()
 }
 
-fn write_entry(w: &mut dyn Write, key: &Key, line: &[u8]) -> io::Result<()> {
-    let len = u32::try_from(line.len()).map_err(io::Error::other)?;
-    w.write_all(&key.encode())?;
-    w.write_all(&len.to_le_bytes())?;
-    w.write_all(line)
+/// Writes a run: entries one by one through a buffer, or a group at a time straight from
+/// where the lines are; notes an index entry every `every` bytes.
+struct RunWriter {
+    file: File,
+    stage: Vec<u8>,
+    len: u64,
+    every: u64,
+    next_mark: u64,
+    index: Vec<(Key, u64)>,
 }
 
-enum Source {
-    Disk {
-        r: BufReader<File>,
-        key: Key,
-        line: Vec<u8>,
-    },
-    /// The held lines, by index into the sorted entries.
-    Memory { next: usize },
+fn header(key: &Key, len: usize) -> io::Result<[u8; HEADER_BYTES]> {
+    let len = u32::try_from(len).map_err(io::Error::other)?;
+    let mut h = [0u8; HEADER_BYTES];
+    h[..KEY_BYTES].copy_from_slice(&key.encode());
+    h[KEY_BYTES..].copy_from_slice(&len.to_le_bytes());
+    Ok(h)
 }
 
-impl Source {
-    fn disk(f: File) -> io::Result<Source> {
-        Ok(Source::Disk {
-            r: BufReader::with_capacity(RUN_READ_BUFFER, f),
-            key: Key {
-                secs: 0,
-                nanos: 0,
-                file: 0,
-                loc_kind: 0,
-                loc: 0,
-                input: 0,
-                batch: 0,
-                idx: 0,
-            },
-            line: Vec::new(),
+impl RunWriter {
+    fn new(every: u64) -> io::Result<Self> {
+        Ok(RunWriter {
+            file: tempfile::tempfile()?,
+            stage: Vec::new(),
+            len: 0,
+            every: every.max(1),
+            next_mark: 0,
+            index: Vec::new(),
         })
     }
 
-    /// Move to the next line; its key, or `None` at the end.
-    fn advance(&mut self, held: Option<&Held>) -> io::Result<Option<Key>> {
-        match self {
-            Source::Disk { r, key, line } => {
-                let mut kb = [0u8; KEY_BYTES];
-                match r.read_exact(&mut kb) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-                    Err(e) => return Err(e),
-                }
-                let mut lb = [0u8; 4];
-                r.read_exact(&mut lb)?;
-                let len = u32::from_le_bytes(lb) as usize;
-                line.clear();
-                line.resize(len, 0);
-                r.read_exact(line)?;
-                *key = Key::decode(&kb);
-                Ok(Some(*key))
+    /// Account for an entry about to be written at the current end.
+    fn mark(&mut self, key: Key, line: usize) {
+        if self.len >= self.next_mark {
+            self.index.push((key, self.len));
+            self.next_mark = self.len + self.every;
+        }
+        self.len += (HEADER_BYTES + line) as u64;
+    }
+
+    fn push(&mut self, key: &Key, line: &[u8]) -> io::Result<()> {
+        self.mark(*key, line.len());
+        self.stage.extend_from_slice(&header(key, line.len())?);
+        self.stage.extend_from_slice(line);
+        if self.stage.len() >= OUT_BUFFER {
+            self.file.write_all(&self.stage)?;
+            self.stage.clear();
+        }
+        Ok(())
+    }
+
+    fn push_group<'a>(&mut self, group: impl Iterator<Item = (Key, &'a [u8])>) -> io::Result<()> {
+        self.file.write_all(&self.stage)?;
+        self.stage.clear();
+        let mut heads = Vec::with_capacity(WRITE_GROUP);
+        let mut lines = Vec::with_capacity(WRITE_GROUP);
+        for (key, line) in group {
+            self.mark(key, line.len());
+            heads.push(header(&key, line.len())?);
+            lines.push(line);
+        }
+        let mut slices: Vec<IoSlice> = heads
+            .iter()
+            .zip(&lines)
+            .flat_map(|(h, l)| [IoSlice::new(h), IoSlice::new(l)])
+            .collect();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            match self.file.write_vectored(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
-            Source::Memory { next } => {
-                let e = held.and_then(|h| h.entries.get(*next)).map(|e| e.key);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<Run> {
+        self.file.write_all(&self.stage)?;
+        Ok(Run {
+            file: self.file,
+            len: self.len,
+            index: self.index,
+        })
+    }
+}
+
+/// Read from `offset` without moving a shared cursor, so workers read one run at once.
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn read_at(_: &File, _: &mut [u8], _: u64) -> io::Result<usize> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "positional reads are not supported on this platform",
+    ))
+}
+
+/// The entries of a span of a run, read a buffer at a time; a line is handed out as a slice of
+/// the buffer, never copied.
+struct Cursor<'r> {
+    file: &'r File,
+    buf: Vec<u8>,
+    /// Unread bytes: `buf[at..filled]`.
+    at: usize,
+    filled: usize,
+    /// File offset of the next byte to read, and where the span ends.
+    next: u64,
+    end: u64,
+    /// The current entry's line, in `buf`.
+    line: Range<usize>,
+}
+
+impl<'r> Cursor<'r> {
+    fn new(run: &'r Run, span: Range<u64>, buf: Vec<u8>) -> Self {
+        Cursor {
+            file: &run.file,
+            buf,
+            at: 0,
+            filled: 0,
+            next: span.start,
+            end: span.end.min(run.len),
+            line: 0..0,
+        }
+    }
+
+    /// The next entry's key (its line is then [`Cursor::line`]), `None` at the end of the span.
+    fn advance(&mut self) -> io::Result<Option<Key>> {
+        self.at = self.at.max(self.line.end);
+        if !self.fill(HEADER_BYTES)? {
+            return Ok(None);
+        }
+        let mut kb = [0u8; KEY_BYTES];
+        kb.copy_from_slice(&self.buf[self.at..self.at + KEY_BYTES]);
+        let l = &self.buf[self.at + KEY_BYTES..self.at + HEADER_BYTES];
+        let len = u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize;
+        if !self.fill(HEADER_BYTES + len)? {
+            return Err(truncated_run());
+        }
+        let start = self.at + HEADER_BYTES;
+        self.line = start..start + len;
+        self.at = start + len;
+        Ok(Some(Key::decode(&kb)))
+    }
+
+    fn line(&self) -> &[u8] {
+        &self.buf[self.line.clone()]
+    }
+
+    /// Have `n` unread bytes in the buffer; `false` when the span ends cleanly first.
+    fn fill(&mut self, n: usize) -> io::Result<bool> {
+        while self.filled - self.at < n {
+            if self.next >= self.end {
+                return if self.filled == self.at {
+                    Ok(false)
+                } else {
+                    Err(truncated_run())
+                };
+            }
+            // Keep what is unread, at the front (the current line is no longer needed).
+            self.buf.copy_within(self.at..self.filled, 0);
+            self.filled -= self.at;
+            self.at = 0;
+            self.line = 0..0;
+            let size = RUN_READ_BUFFER.max(n);
+            if self.buf.len() < size {
+                self.buf.resize(size, 0);
+            }
+            let room = (self.buf.len() - self.filled) as u64;
+            let want = room.min(self.end - self.next) as usize;
+            let got = read_at(
+                self.file,
+                &mut self.buf[self.filled..self.filled + want],
+                self.next,
+            )?;
+            if got == 0 {
+                return Err(truncated_run());
+            }
+            self.filled += got;
+            self.next += got as u64;
+        }
+        Ok(true)
+    }
+}
+
+fn truncated_run() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "a temporary sort run ended early (was the temporary folder's disk full?)",
+    )
+}
+
+/// One input of a merge: a span of a run, or a range of the held entries.
+enum Source<'r> {
+    Disk(Cursor<'r>),
+    Memory { next: usize, end: usize },
+}
+
+impl<'r> Source<'r> {
+    fn whole(run: &'r Run) -> Self {
+        Source::Disk(Cursor::new(run, 0..run.len, Vec::new()))
+    }
+
+    fn memory(_: &Held, entries: Range<usize>) -> Self {
+        Source::Memory {
+            next: entries.start,
+            end: entries.end,
+        }
+    }
+
+    /// Move to the next entry; its key, or `None` at the end.
+    fn advance(&mut self, held: &Held) -> io::Result<Option<Key>> {
+        match self {
+            Source::Disk(c) => c.advance(),
+            Source::Memory { next, end } => {
+                let e = (*next < *end)
+                    .then(|| held.entries.get(*next).map(|e| e.key))
+                    .flatten();
                 *next += 1;
                 Ok(e)
             }
         }
     }
 
-    fn write_current(
-        &self,
-        held: Option<&Held>,
-        key: &Key,
-        out: &mut dyn Write,
-        keyed: bool,
-    ) -> io::Result<()> {
-        let line = match self {
-            Source::Disk { line, .. } => line.as_slice(),
-            Source::Memory { next } => match held.and_then(|h| Some((h, h.entries.get(next - 1)?)))
-            {
-                Some((h, e)) => h.line(e),
-                None => return Ok(()),
-            },
-        };
-        if keyed {
-            write_entry(out, key, line)
-        } else {
-            out.write_all(line)
+    fn line<'h>(&'h self, held: &'h Held) -> &'h [u8] {
+        match self {
+            Source::Disk(c) => c.line(),
+            Source::Memory { next, .. } => held
+                .entries
+                .get(next.wrapping_sub(1))
+                .map_or(&[][..], |e| held.line(e)),
         }
     }
 }
 
-/// K-way merge of `sources` into `out`, as keyed entries (an intermediate run) or bare lines.
+/// K-way merge of `sources`, in key order, of the entries with keys in `[from, until)` (no
+/// bound where `None`); each goes to `sink`.
 fn merge(
     sources: &mut [Source],
-    held: Option<&Held>,
-    out: &mut dyn Write,
-    keyed: bool,
+    held: &Held,
+    (from, until): (Option<Key>, Option<Key>),
+    sink: &mut dyn FnMut(&Key, &[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
+    let below = |k: &Key| until.is_none_or(|u| *k < u);
     let mut heap = BinaryHeap::with_capacity(sources.len());
     for (i, s) in sources.iter_mut().enumerate() {
-        if let Some(k) = s.advance(held)? {
+        // A span of a run starts at an index entry, maybe below the range: skip to it.
+        let mut first = s.advance(held)?;
+        while first.is_some_and(|k| from.is_some_and(|f| k < f)) {
+            first = s.advance(held)?;
+        }
+        if let Some(k) = first.filter(below) {
             heap.push(Reverse((k, i)));
         }
     }
     while let Some(Reverse((key, i))) = heap.pop() {
-        sources[i].write_current(held, &key, out, keyed)?;
-        if let Some(k) = sources[i].advance(held)? {
+        sink(&key, sources[i].line(held))?;
+        if let Some(k) = sources[i].advance(held)?.filter(below) {
             heap.push(Reverse((k, i)));
         }
     }
     Ok(())
+}
+
+/// The last merge, split into key ranges of about `range_bytes` of output: ranges are merged
+/// by the workers, a few at a time, and written in order.
+fn merge_ranges(
+    runs: &[Run],
+    held: &Held,
+    range_bytes: u64,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    // Samples of the key space, with the bytes each stands for: the runs' index entries, and
+    // every 32nd held entry.
+    let mut samples: Vec<(Key, u64)> = Vec::new();
+    for run in runs {
+        for (i, (key, offset)) in run.index.iter().enumerate() {
+            let next = run.index.get(i + 1).map_or(run.len, |(_, o)| *o);
+            samples.push((*key, next - offset));
+        }
+    }
+    for group in held.entries.chunks(32) {
+        let bytes = group
+            .iter()
+            .map(|e| u64::from(e.end - e.start) + HEADER_BYTES as u64);
+        samples.push((group[0].key, bytes.sum()));
+    }
+    samples.sort_unstable_by_key(|(k, _)| *k);
+    let mut bounds: Vec<Key> = Vec::new();
+    let mut acc = 0u64;
+    for (key, bytes) in samples {
+        if acc >= range_bytes {
+            bounds.push(key);
+            acc = 0;
+        }
+        acc += bytes;
+    }
+    // Range i is [bounds[i-1], bounds[i]): unbounded below for the first, above for the last.
+    let ranges: Vec<(Option<Key>, Option<Key>)> = (0..=bounds.len())
+        .map(|i| {
+            let lo = i.checked_sub(1).map(|j| bounds[j]);
+            (lo, bounds.get(i).copied())
+        })
+        .collect();
+    let at_once = 2 * rayon::current_num_threads().max(1);
+    let pool = Pools::default();
+    for group in ranges.chunks(at_once) {
+        let merged: Vec<io::Result<Vec<u8>>> = group
+            .par_iter()
+            .map(|(lo, hi)| merge_range(runs, held, *lo, *hi, &pool))
+            .collect();
+        for m in merged {
+            let mut m = m?;
+            out.write_all(&m)?;
+            m.clear();
+            lock(&pool.outputs).push(m);
+        }
+    }
+    Ok(())
+}
+
+/// Buffers reused from range to range: allocating them afresh for each would have the allocator
+/// map and unmap them, and the kernel fault them in, every time.
+#[derive(Default)]
+struct Pools {
+    reads: Mutex<Vec<Vec<u8>>>,
+    outputs: Mutex<Vec<Vec<u8>>>,
+}
+
+/// The output of the entries with keys in `[lo, hi)`.
+fn merge_range(
+    runs: &[Run],
+    held: &Held,
+    lo: Option<Key>,
+    hi: Option<Key>,
+    pool: &Pools,
+) -> io::Result<Vec<u8>> {
+    let mut sources = Vec::with_capacity(runs.len() + 1);
+    for run in runs {
+        // From the last index entry at or below `lo`; up to the first at or above `hi` (the
+        // entries from there on are past the range).
+        let start = lo.map_or(0, |lo| {
+            let i = run.index.partition_point(|(k, _)| *k <= lo);
+            i.checked_sub(1).map_or(0, |i| run.index[i].1)
+        });
+        let end = hi.map_or(run.len, |hi| {
+            let i = run.index.partition_point(|(k, _)| *k < hi);
+            run.index.get(i).map_or(run.len, |(_, o)| *o)
+        });
+        if start < end {
+            let buf = lock(&pool.reads).pop().unwrap_or_default();
+            sources.push(Source::Disk(Cursor::new(run, start..end, buf)));
+        }
+    }
+    let first = lo.map_or(0, |lo| held.entries.partition_point(|e| e.key < lo));
+    let last = hi.map_or(held.entries.len(), |hi| {
+        held.entries.partition_point(|e| e.key < hi)
+    });
+    sources.push(Source::memory(held, first..last.max(first)));
+    let mut buf = lock(&pool.outputs).pop().unwrap_or_default();
+    merge(&mut sources, held, (lo, hi), &mut |_, line| {
+        buf.extend_from_slice(line);
+        Ok(())
+    })?;
+    let mut spare = lock(&pool.reads);
+    for s in sources {
+        if let Source::Disk(c) = s {
+            spare.push(c.buf);
+        }
+    }
+    Ok(buf)
 }
 
 #[cfg(test)]
@@ -397,9 +718,17 @@ mod tests {
         }
         all.sort_by_key(|(k, _)| *k);
         let want: Vec<u8> = all.iter().flat_map(|(_, l)| l.bytes()).collect();
-        // All in memory; a few runs; more runs than the fan-in (merged in passes).
-        for budget in [usize::MAX, 64 << 10, 2 << 10] {
-            assert_eq!(sorted_output(budget, &batches), want, "budget {budget}");
+        // All in memory; a few runs; more runs than the fan-in (merged in passes). The last
+        // merge is split into key ranges merged by the workers, however many there are.
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for budget in [usize::MAX, 64 << 10, 16 << 10, 2 << 10] {
+                let got = pool.install(|| sorted_output(budget, &batches));
+                assert_eq!(got, want, "budget {budget}, {threads} threads");
+            }
         }
     }
 
