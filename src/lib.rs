@@ -9,6 +9,7 @@ pub mod bundle;
 pub mod cli;
 pub mod codes;
 pub mod diagnose;
+mod fsio;
 pub mod identity;
 pub mod model;
 pub mod report;

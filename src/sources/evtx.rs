@@ -32,6 +32,7 @@
 
 use super::windows_event::{self as we, RawEvent, Value};
 use super::{Collect, EventSink, ReadCtx};
+use crate::fsio::read_at;
 use crate::model::{
     Event, EventData, EventFilter, FileKind, FileReport, Loc, Parsed, Problem, SourceRef, Time,
 };
@@ -602,26 +603,6 @@ type Job = Vec<RawChunk>;
 
 /// Chunks per job.
 const JOB_CHUNKS: u64 = 4;
-
-/// Read from `offset` without moving a shared cursor (Unix) or whatever the cursor is (Windows):
-/// several workers read the same file at once.
-#[cfg(unix)]
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
-}
-
-#[cfg(not(any(unix, windows)))]
-fn read_at(_: &std::fs::File, _: &mut [u8], _: u64) -> io::Result<usize> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "positional reads are not supported on this platform",
-    ))
-}
 
 /// Read chunk `number` of `file` (zero-padded when the file ends inside it), into a spare
 /// buffer when there is one. A read error loses this chunk only.

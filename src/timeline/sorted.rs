@@ -11,6 +11,7 @@
 //! parallel, a few at a time, and written in order. Past [`FAN_IN`] runs they are first merged
 //! in passes, and the last merge is a single stream.
 
+use crate::fsio::read_at;
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -363,25 +364,6 @@ impl RunWriter {
             index: self.index,
         })
     }
-}
-
-/// Read from `offset` without moving a shared cursor, so workers read one run at once.
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
-}
-
-#[cfg(not(any(unix, windows)))]
-fn read_at(_: &File, _: &mut [u8], _: u64) -> io::Result<usize> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "positional reads are not supported on this platform",
-    ))
 }
 
 /// The entries of a span of a run, read a buffer at a time; a line is handed out as a slice of
