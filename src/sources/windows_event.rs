@@ -57,6 +57,17 @@ pub enum Value<'a> {
 /// `S-1-5-21-…` from a binary SID: revision, sub-authority count, 48-bit big-endian authority,
 /// little-endian sub-authorities. `None` when the bytes are too short for the count.
 pub fn sid_text(b: &[u8]) -> Option<String> {
+    let mut s = String::with_capacity(8 + 11 * usize::from(*b.get(1)?));
+    write_sid(b, |part| {
+        s.push_str(part);
+        true
+    })?;
+    Some(s)
+}
+
+/// A binary SID's text, handed piece by piece to `push` until it returns `false`; whether every
+/// piece was taken, or `None` when the bytes are too short for the count.
+fn write_sid(b: &[u8], mut push: impl FnMut(&str) -> bool) -> Option<bool> {
     let (&rev, rest) = b.split_first()?;
     let (&count, rest) = rest.split_first()?;
     let auth = rest
@@ -64,36 +75,13 @@ pub fn sid_text(b: &[u8]) -> Option<String> {
         .iter()
         .fold(0u64, |a, x| (a << 8) | u64::from(*x));
     let subs = rest.get(6..6 + 4 * usize::from(count))?;
-    let mut s = String::with_capacity(8 + 11 * usize::from(count));
-    s.push_str("S-");
-    push_decimal(&mut s, u64::from(rev));
-    s.push('-');
-    push_decimal(&mut s, auth);
+    let mut digits = itoa::Buffer::new();
+    let mut ok = push("S-") && push(digits.format(rev)) && push("-") && push(digits.format(auth));
     for sub in subs.chunks_exact(4) {
-        s.push('-');
-        push_decimal(
-            &mut s,
-            u64::from(u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]])),
-        );
+        let v = u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]]);
+        ok = ok && push("-") && push(digits.format(v));
     }
-    Some(s)
-}
-
-/// `v` in decimal, without the formatting machinery (SIDs are on every Security event).
-fn push_decimal(s: &mut String, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for d in &digits[i..] {
-        s.push(char::from(*d));
-    }
+    Some(ok)
 }
 
 /// `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}` from a GUID's 16 stored bytes.
@@ -340,40 +328,13 @@ impl StackText {
         true
     }
 
-    fn decimal(&mut self, mut v: u64) -> bool {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        digits[i..].iter().all(|d| self.push(*d))
+    fn push_str(&mut self, s: &str) -> bool {
+        s.bytes().all(|b| self.push(b))
     }
 
     /// A binary SID as [`sid_text`] writes it.
     fn sid(&mut self, b: &[u8]) -> bool {
-        let Some((&rev, rest)) = b.split_first() else {
-            return false;
-        };
-        let Some((&count, rest)) = rest.split_first() else {
-            return false;
-        };
-        let (Some(auth), Some(subs)) = (rest.get(..6), rest.get(6..6 + 4 * usize::from(count)))
-        else {
-            return false;
-        };
-        let auth = auth.iter().fold(0u64, |a, x| (a << 8) | u64::from(*x));
-        let mut ok = self.push(b'S') && self.push(b'-') && self.decimal(u64::from(rev));
-        ok = ok && self.push(b'-') && self.decimal(auth);
-        for sub in subs.chunks_exact(4) {
-            let v = u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]]);
-            ok = ok && self.push(b'-') && self.decimal(u64::from(v));
-        }
-        ok
+        write_sid(b, |part| self.push_str(part)).unwrap_or(false)
     }
 }
 

@@ -248,7 +248,7 @@ impl LineSorter {
             runs.push(w.finish()?);
         }
         let mut sources: Vec<Source> = runs.iter().map(Source::whole).collect();
-        sources.push(Source::memory(&held, 0..held.entries.len()));
+        sources.push(Source::memory(0..held.entries.len()));
         let mut buf = Vec::with_capacity(OUT_BUFFER);
         merge(&mut sources, &held, (None, None), &mut |_, line| {
             buf.extend_from_slice(line);
@@ -471,7 +471,7 @@ impl<'r> Source<'r> {
         Source::Disk(Cursor::new(run, 0..run.len, Vec::new()))
     }
 
-    fn memory(_: &Held, entries: Range<usize>) -> Self {
+    fn memory(entries: Range<usize>) -> Self {
         Source::Memory {
             next: entries.start,
             end: entries.end,
@@ -626,7 +626,7 @@ fn merge_range(
     let last = hi.map_or(held.entries.len(), |hi| {
         held.entries.partition_point(|e| e.key < hi)
     });
-    sources.push(Source::memory(held, first..last.max(first)));
+    sources.push(Source::memory(first..last.max(first)));
     let mut buf = lock(&pool.outputs).pop().unwrap_or_default();
     merge(&mut sources, held, (lo, hi), &mut |_, line| {
         buf.extend_from_slice(line);
