@@ -480,7 +480,6 @@ impl Claim<'_, '_> {
         F: Fn(RawChunk) -> ChunkOutcome,
     {
         let total = chunks_in(self.size);
-        let spare = Shared::default();
         let mut buffer = Vec::new();
         loop {
             let number = self.next.fetch_add(1, Ordering::Relaxed);
@@ -494,8 +493,8 @@ impl Claim<'_, '_> {
             buffer = o.buffer.take().unwrap_or_default();
             let mut folded = lock_ignoring_poison(&self.folded);
             let (order, fold) = &mut *folded;
-            order.park(&spare, o);
-            order.fold_ready(&spare, fold);
+            order.parked.insert(o.number, o);
+            order.fold_parked(fold);
         }
     }
 }
@@ -574,6 +573,7 @@ struct Order {
 }
 
 impl Order {
+    /// Keep an outcome until the chunks before it are folded; its buffer goes back to `shared`.
     fn park(&mut self, shared: &Shared, mut o: ChunkOutcome) {
         lock_ignoring_poison(&shared.spare).extend(o.buffer.take());
         self.parked.insert(o.number, o);
@@ -585,11 +585,15 @@ impl Order {
         }
     }
 
+    /// Park what the workers finished, then fold every outcome whose turn has come.
     fn fold_ready(&mut self, shared: &Shared, fold: &mut Fold) {
         let done = std::mem::take(&mut *lock_ignoring_poison(&shared.finished));
-        for o in done {
-            self.park(shared, o);
-        }
+        self.park_all(shared, done);
+        self.fold_parked(fold);
+    }
+
+    /// Fold the parked outcomes that come next in chunk order.
+    fn fold_parked(&mut self, fold: &mut Fold) {
         while let Some(o) = self.parked.remove(&self.next) {
             fold.chunk(o);
             self.next += 1;
