@@ -5,10 +5,11 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use padtriage::bundle::{self, Limits};
-use padtriage::cli::TimelineFormat;
+use padtriage::bundle::Limits;
 use padtriage::diagnose::{self, rules::RuleSet, runs};
 use padtriage::model::EventFilter;
+use padtriage::pipeline;
+use padtriage::report::timeline::TimelineFormat;
 use padtriage::sources::{self, ReadCtx};
 use padtriage::testkit::events::{self, Logon, Principal};
 use padtriage::testkit::evtx_writer::EvtxWriter;
@@ -211,7 +212,7 @@ fn write_bundle(dir: &Path) -> u64 {
 /// What `padtriage analyze` does: text sources first to find the runs, then the event logs
 /// around them, then the verdicts.
 fn analyze(root: &Path, rules: &RuleSet) -> usize {
-    let b = bundle::open_bundle(&[root.to_path_buf()], &Limits::default()).expect("bundle");
+    let b = pipeline::open(&[root.to_path_buf()], &Limits::default()).expect("bundle");
     let opts = ReadOptions {
         threads: 0,
         progress: false,
@@ -242,12 +243,12 @@ fn analyze(root: &Path, rules: &RuleSet) -> usize {
 
 /// What `padtriage timeline --format jsonl` does, into a sink.
 fn timeline_jsonl(root: &Path) -> usize {
-    let b = bundle::open_bundle(&[root.to_path_buf()], &Limits::default()).expect("bundle");
+    let b = pipeline::open(&[root.to_path_buf()], &Limits::default()).expect("bundle");
     let opts = ReadOptions {
         threads: 0,
         progress: false,
     };
-    let render = |ev: &padtriage::model::Event, buf: &mut Vec<u8>| {
+    let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
         padtriage::report::timeline::line(TimelineFormat::Jsonl, ev, buf)
     };
     let mut out = std::io::sink();

@@ -5,6 +5,9 @@
 //! Meanings are summarised from Microsoft's documentation (event-4625, PRT and hybrid-join
 //! troubleshooting, AADSTS reference, WebProviderError codes, the desktop-flow KBs).
 
+use regex::Regex;
+use std::sync::OnceLock;
+
 /// A known code with its symbolic name and a one-line meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CodeInfo {
@@ -374,9 +377,42 @@ pub fn find_ntstatus(text: &str) -> Vec<u32> {
     out
 }
 
+/// The names of [`PAD_RUN_ERRORS`] found in `text` as whole words (case-sensitive), in
+/// table order, each once.
+pub fn find_run_error_names(text: &str) -> Vec<&'static str> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        let names: Vec<String> = PAD_RUN_ERRORS
+            .iter()
+            .map(|(n, _)| regex::escape(n))
+            .collect();
+        Regex::new(&format!(r"\b(?:{})\b", names.join("|"))).expect("static code-name pattern")
+    });
+    let mut found: Vec<&str> = re.find_iter(text).map(|m| m.as_str()).collect();
+    if found.is_empty() {
+        return Vec::new();
+    }
+    found.dedup();
+    PAD_RUN_ERRORS
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| found.contains(n))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_code_names_as_whole_words() {
+        assert_eq!(
+            find_run_error_names("code WindowsIdentityIncorrect; MSEntraLogonFailure."),
+            vec!["WindowsIdentityIncorrect", "MSEntraLogonFailure"]
+        );
+        assert!(find_run_error_names("NotWindowsIdentityIncorrectX").is_empty());
+        assert!(find_run_error_names("windowsidentityincorrect").is_empty());
+    }
 
     #[test]
     fn parses_every_status_spelling() {

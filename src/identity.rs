@@ -25,6 +25,20 @@ pub enum Form {
     Sid,
 }
 
+impl Form {
+    /// The form's name in facts (`domain_user`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Form::Upn => "upn",
+            Form::DomainUser => "domain_user",
+            Form::AzureAd => "azure_ad",
+            Form::Local => "local",
+            Form::Bare => "bare",
+            Form::Sid => "sid",
+        }
+    }
+}
+
 /// One parsed account reference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Identity {

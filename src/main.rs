@@ -1,5 +1,7 @@
 //! padtriage binary: parse arguments, run the library, map the outcome to an exit code.
 
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    padtriage::cli::main()
+    cli::main()
 }

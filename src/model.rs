@@ -1,16 +1,16 @@
-//! The evidence model every stage shares: where a piece of evidence came from ([`SourceRef`]),
-//! the typed events the parsers produce ([`Event`], [`EventData`]), the `dsregcmd /status`
-//! snapshot ([`DsregSnapshot`]) and the per-file reading report ([`FileReport`]).
+//! The types every stage shares, whatever the evidence: where a piece of evidence came from
+//! ([`SourceRef`]), the accounts events name ([`Account`]), what a file was recognised as and
+//! how well it was read ([`FileKind`], [`FileReport`], [`Problem`]), which events a reader keeps
+//! ([`EventFilter`]), and the named values evidence offers to rules ([`Fields`]).
 //!
-//! Parsers (`sources`) fill these types; later stages only read them.
+//! What each kind of evidence says (its events and their payloads) belongs to its source, in
+//! `sources`; this module knows no particular source.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
 
-/// UTC time; every timestamp in the model is normalised to UTC by the parser.
-pub type Time = DateTime<Utc>;
+pub use crate::time::{Time, TimeBasis};
 
 /// Short text stored inline (no heap allocation up to 24 bytes): account names, domains, SIDs,
 /// logon processes. Security events carry a dozen such fields and big logs hold millions.
@@ -44,33 +44,6 @@ impl fmt::Display for SourceRef {
     }
 }
 
-/// One piece of timed evidence.
-#[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    pub time: Time,
-    pub source: SourceRef,
-    #[serde(flatten)]
-    pub data: EventData,
-}
-
-/// The typed payload of an event, one variant per evidence family.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "family", rename_all = "snake_case")]
-pub enum EventData {
-    /// Security channel logon events: 4624, 4625, 4648, 4634, 4647, 4672, 4740, 4776.
-    Security(SecurityEvent),
-    /// Microsoft-Windows-AAD/Operational.
-    Aad(AadEvent),
-    /// Microsoft-Windows-User Device Registration/Admin.
-    DeviceRegistration(DeviceRegEvent),
-    /// System channel, Service Control Manager events about Power Automate services.
-    Service(ServiceEvent),
-    /// A Power Automate for desktop agent/service log entry worth keeping (errors, logon detail).
-    PadLog(PadLogEntry),
-    /// A run record: the portal's error JSON or a flow-session export row.
-    RunRecord(RunRecord),
-}
-
 /// An account as an event names it. Any part may be missing or `-`-valued in the source;
 /// parsers store `None` for `-`, empty and `S-1-0-0` (the null SID).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -80,222 +53,9 @@ pub struct Account {
     pub sid: Option<Text>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct SecurityEvent {
-    pub event_id: u32,
-    pub computer: Option<Text>,
-    /// Subject* fields: who asked for the logon (often the machine account or a service).
-    pub subject: Account,
-    /// Target* fields: the account being logged on (4624/4625/4634/4647/4648/4776/4740).
-    pub target: Account,
-    pub logon_type: Option<u32>,
-    /// NTSTATUS values (4625 Status/SubStatus, 4776 Status); 0 means success.
-    pub status: Option<u32>,
-    pub sub_status: Option<u32>,
-    /// Unresolved insert such as `%%2313`.
-    pub failure_reason: Option<Text>,
-    /// Trimmed (`"User32 "` becomes `User32`).
-    pub logon_process: Option<Text>,
-    pub auth_package: Option<Text>,
-    pub workstation: Option<Text>,
-    pub process_name: Option<Text>,
-    pub ip_address: Option<Text>,
-    /// 4648 TargetServerName.
-    pub target_server: Option<Text>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct AadEvent {
-    pub event_id: u32,
-    /// Event level (1 critical, 2 error, 3 warning, 4 information).
-    pub level: Option<u8>,
-    /// The `Error` field of 1097/1098 and similar (a 0xCAA…/0x8AA… code, stored as u32).
-    pub error_code: Option<u32>,
-    /// Status/Result fields (NTSTATUS or HRESULT) of 1085/1094/1104/1025 and similar.
-    pub status: Option<u32>,
-    /// OAuth error name (`invalid_grant`) when the event carries one (1081, 1088, `Code:` lines).
-    pub oauth_error: Option<String>,
-    /// AADSTS numbers pulled from any text field.
-    pub aadsts: Vec<u32>,
-    /// The user SID from `System/Security/@UserID`, when present.
-    pub user_sid: Option<String>,
-    /// A UPN found in the text (`User Identity`, realm discovery).
-    pub upn: Option<String>,
-    pub correlation_id: Option<String>,
-    /// The event's text fields joined for display (ErrorMessage, AdditionalInformation, ...).
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct DeviceRegEvent {
-    pub event_id: u32,
-    pub level: Option<u8>,
-    /// `Exit code` / first numeric error of the event (HRESULT such as 0x801c001d).
-    pub exit_code: Option<u32>,
-    pub server_error: Option<String>,
-    /// `errorPhase` from 304 debug output, when present.
-    pub error_phase: Option<String>,
-    pub tenant_type: Option<String>,
-    pub registration_type: Option<String>,
-    /// Name/value pairs of the EventData, for display and rules.
-    pub fields: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ServiceEvent {
-    pub event_id: u32,
-    pub provider: Option<String>,
-    /// The service the event is about (`UIFlowService`, ...).
-    pub service: Option<String>,
-    /// Win32 error number (7000/7038 carry 1069 for a logon failure).
-    pub error_code: Option<u32>,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TraceLevel {
-    Verbose,
-    Info,
-    Warning,
-    Error,
-    Critical,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PadLogEntry {
-    pub level: Option<TraceLevel>,
-    pub component: Option<String>,
-    pub operation: Option<String>,
-    pub event_type: Option<String>,
-    pub message: String,
-    pub correlation_id: Option<String>,
-    /// Power Automate error code names found in the entry (`WindowsIdentityIncorrect`, ...).
-    pub error_codes: Vec<String>,
-    /// NTSTATUS values found, from decimal (`-1073741715`) or hex (`0xC000006D`) text.
-    pub ntstatus: Vec<u32>,
-    /// The connection / session user when the entry names one.
-    pub user: Option<String>,
-    pub machine: Option<String>,
-    pub agent_version: Option<String>,
-    /// `eventData.machineInfo.isAADJoined` / `isDomainJoined`.
-    pub is_aad_joined: Option<bool>,
-    pub is_domain_joined: Option<bool>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunRecordKind {
-    /// `{"error":{"code":..,"message":..}}` from the cloud flow's action output.
-    PortalError,
-    /// A row of an exported `flowsession` table (JSON or CSV).
-    FlowSession,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RunRecord {
-    pub kind: RunRecordKind,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    /// NTSTATUS values found in the message or details.
-    pub ntstatus: Vec<u32>,
-    pub started: Option<Time>,
-    pub completed: Option<Time>,
-    pub user: Option<String>,
-    pub user_sid: Option<String>,
-    pub machine: Option<String>,
-    pub correlation_id: Option<String>,
-    pub run_mode: Option<String>,
-    /// True when the record has no time of its own (portal error JSON): the event time is then
-    /// the file's modification time or the user's `--at`, and the report says so.
-    pub time_is_estimate: bool,
-}
-
-/// How the device is joined, derived from the Device State triple and User State.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JoinState {
-    EntraJoined,
-    HybridJoined,
-    DomainOnly,
-    /// Entra registered (workplace joined) only: often mistaken for joined.
-    RegisteredOnly,
-    /// On-prem DRS (EnterpriseJoined) join.
-    EnterpriseJoined,
-    NotJoined,
-    Unknown,
-}
-
-/// The last PRT acquisition/refresh failure printed under SSO State.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PrtError {
-    pub attempt_time: Option<Time>,
-    pub attempt_status: Option<u32>,
-    pub user_identity: Option<String>,
-    pub credential_type: Option<String>,
-    pub http_error: Option<u32>,
-    pub http_status: Option<u32>,
-    pub server_error_code: Option<String>,
-    pub server_error_description: Option<String>,
-    pub aadsts: Option<u32>,
-}
-
-/// One `dsregcmd /status` dump, typed. Values the dump does not print stay `None`.
-#[derive(Debug, Clone, Serialize)]
-pub struct DsregSnapshot {
-    pub source: SourceRef,
-    /// When the dump was taken: `Client Time` if printed, else the file's modification time.
-    pub taken_at: Option<Time>,
-    pub taken_at_basis: Option<String>,
-    /// `utf-16le`, `utf-8`, `utf-8-bom`, `windows-1252`, ...
-    pub encoding: String,
-    /// `current` (sectioned) or `legacy` (pre-1803 single Device State block).
-    pub layout: String,
-    pub join_state: JoinState,
-    pub azure_ad_joined: Option<bool>,
-    pub enterprise_joined: Option<bool>,
-    pub domain_joined: Option<bool>,
-    pub workplace_joined: Option<bool>,
-    pub domain_name: Option<String>,
-    pub device_name: Option<String>,
-    pub device_id: Option<String>,
-    pub device_auth_status: Option<String>,
-    pub tenant_name: Option<String>,
-    pub tenant_id: Option<String>,
-    pub azure_ad_prt: Option<bool>,
-    pub prt_update_time: Option<Time>,
-    pub prt_expiry_time: Option<Time>,
-    pub prt_authority: Option<String>,
-    pub enterprise_prt: Option<bool>,
-    pub enterprise_prt_authority: Option<String>,
-    pub prt_error: Option<PrtError>,
-    pub ngc_set: Option<bool>,
-    pub is_user_azure_ad: Option<bool>,
-    pub executing_account: Option<String>,
-    pub user_context: Option<String>,
-    pub error_phase: Option<String>,
-    pub client_error_code: Option<u32>,
-    pub server_error_code: Option<String>,
-    /// Every key/value read: (section, key, value, 1-based line), for citing evidence.
-    pub fields: Vec<DsregField>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DsregField {
-    pub section: String,
-    pub key: String,
-    pub value: String,
-    pub line: u64,
-}
-
-impl DsregSnapshot {
-    /// The line a key was read from, for citations.
-    pub fn field(&self, key: &str) -> Option<&DsregField> {
-        self.fields.iter().find(|f| f.key.eq_ignore_ascii_case(key))
-    }
-}
-
-/// What a file was recognised as.
+/// What a file was recognised as: one of the formats in the sources' registry
+/// (`sources::registry`), or a container / non-evidence kind. A new format needs a variant here
+/// and its line in the registry; a test checks that every format variant is registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
@@ -313,6 +73,23 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    pub const ALL: &'static [FileKind] = &[
+        FileKind::Evtx,
+        FileKind::EventXml,
+        FileKind::Dsregcmd,
+        FileKind::PadLog,
+        FileKind::PortalError,
+        FileKind::FlowSessions,
+        FileKind::Zip,
+        FileKind::Other,
+        FileKind::Skipped,
+    ];
+
+    /// Kinds that are not an evidence format: nothing in the registry reads them.
+    pub fn is_format(self) -> bool {
+        !matches!(self, FileKind::Zip | FileKind::Other | FileKind::Skipped)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FileKind::Evtx => "evtx",
@@ -411,24 +188,6 @@ impl FileReport {
     }
 }
 
-/// What a parser returns for one file.
-#[derive(Debug)]
-pub struct Parsed {
-    pub report: FileReport,
-    pub events: Vec<Event>,
-    pub snapshot: Option<DsregSnapshot>,
-}
-
-impl Parsed {
-    pub fn new(report: FileReport) -> Self {
-        Parsed {
-            report,
-            events: Vec::new(),
-            snapshot: None,
-        }
-    }
-}
-
 /// Which events a parser should keep: lets readers drop what no stage will use as early as
 /// possible (before building strings). `None` means keep everything relevant.
 #[derive(Debug, Clone, Default)]
@@ -447,5 +206,76 @@ impl EventFilter {
             None => true,
             Some(r) => r.iter().any(|(a, b)| *a <= t && t <= *b),
         }
+    }
+}
+
+/// Which accounts a rule's evidence item may be about, by default per evidence family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserScope {
+    /// The fact must name the run's user.
+    Run,
+    /// The fact must name the run's user, or no user at all.
+    RunOrUnknown,
+    /// Any account.
+    Any,
+}
+
+/// One named value evidence offers to rules, with the dsregcmd line it came from where that
+/// applies. Names are a source's rule vocabulary (`security`: `status`, `logon_type`, ...).
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: &'static str,
+    pub values: Vec<String>,
+    pub line: Option<u64>,
+}
+
+/// The named values of one piece of evidence. In debug builds, a name outside the source's
+/// declared vocabulary panics, so a source cannot offer a field rules cannot name.
+#[derive(Debug, Clone, Default)]
+pub struct Fields {
+    pub list: Vec<Field>,
+    vocabulary: &'static [&'static str],
+}
+
+impl Fields {
+    pub fn new(vocabulary: &'static [&'static str]) -> Self {
+        Fields {
+            list: Vec::new(),
+            vocabulary,
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Field> {
+        self.list.iter().find(|f| f.name == name)
+    }
+
+    pub fn push_at(&mut self, name: &'static str, values: Vec<String>, line: Option<u64>) {
+        debug_assert!(
+            self.vocabulary.contains(&name),
+            "field `{name}` is not in the source's vocabulary {:?}",
+            self.vocabulary
+        );
+        if !values.is_empty() {
+            self.list.push(Field { name, values, line });
+        }
+    }
+
+    pub fn push(&mut self, name: &'static str, v: impl Into<String>) {
+        self.push_at(name, vec![v.into()], None);
+    }
+
+    pub fn push_opt(&mut self, name: &'static str, v: Option<impl Into<String>>) {
+        if let Some(v) = v {
+            self.push(name, v);
+        }
+    }
+
+    pub fn push_many(&mut self, name: &'static str, vs: Vec<String>) {
+        self.push_at(name, vs, None);
+    }
+
+    pub fn yes_no(b: bool) -> String {
+        if b { "yes" } else { "no" }.to_string()
     }
 }

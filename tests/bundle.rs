@@ -1,8 +1,10 @@
 //! The bundle stage as a user meets it: folders, zips, nested zips and single files turned into
 //! inputs, and every file that is not read reported with a reason a person can act on.
 
-use padtriage::bundle::{open_bundle, sniff, Bundle, BundleError, Limits};
+use padtriage::bundle::{Bundle, BundleError, Limits};
 use padtriage::model::FileKind;
+use padtriage::pipeline::open as open_bundle;
+use padtriage::sources::detect::sniff;
 use std::fs;
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};

@@ -8,6 +8,9 @@ use padtriage::diagnose::runs::{find_runs, RunHint, UserBasis};
 use padtriage::diagnose::verdict::Verdict;
 use padtriage::diagnose::{diagnose, RunDiagnosis};
 use padtriage::model::*;
+use padtriage::sources::padlog::{PadLogEntry, TraceLevel};
+use padtriage::sources::security::SecurityEvent;
+use padtriage::sources::{Event, EventData};
 use padtriage::timeline::{sort_events, Timeline};
 use std::sync::Arc;
 

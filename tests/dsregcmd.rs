@@ -2,8 +2,10 @@
 //! from hand-written UTF-8 fixtures; other encodings and damage are derived in code.
 
 use chrono::{TimeZone, Utc};
-use padtriage::model::{EventFilter, JoinState, Loc, Parsed, Time};
+use padtriage::model::{EventFilter, Loc, Time};
+use padtriage::sources::dsregcmd::JoinState;
 use padtriage::sources::dsregcmd::{looks_like_dsregcmd, read_dsregcmd, MAX_BYTES};
+use padtriage::sources::Parsed;
 use padtriage::sources::ReadCtx;
 use std::io::Read;
 use std::sync::Arc;
@@ -209,7 +211,7 @@ fn doc_style_without_blank_lines() {
     let b = parse(compact.as_bytes());
     assert!(b.report.problems.is_empty(), "{:?}", b.report.problems);
     let (sa, sb) = (a.snapshot.unwrap(), b.snapshot.unwrap());
-    let kv = |s: &padtriage::model::DsregSnapshot| {
+    let kv = |s: &padtriage::sources::dsregcmd::DsregSnapshot| {
         s.fields
             .iter()
             .map(|f| (f.section.clone(), f.key.clone(), f.value.clone()))

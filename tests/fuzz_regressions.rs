@@ -1,7 +1,8 @@
 //! Inputs the fuzz targets (fuzz/fuzz_targets/) found wrong, kept as regression tests: each
 //! names the target and what it found. Inputs are inline and as small as the finding allows.
 
-use padtriage::model::{EventFilter, Parsed};
+use padtriage::model::EventFilter;
+use padtriage::sources::Parsed;
 use padtriage::sources::{padlog, ReadCtx};
 use std::sync::Arc;
 
@@ -55,7 +56,7 @@ fn padlog_entry_nested_past_the_recursion_limit() {
         1,
         "the entry is kept from its top-level fields"
     );
-    let padtriage::model::EventData::PadLog(e) = &all.events[0].data else {
+    let padtriage::sources::EventData::PadLog(e) = &all.events[0].data else {
         panic!()
     };
     assert_eq!(e.error_codes, ["WindowsIdentityIncorrect"]);

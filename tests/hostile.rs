@@ -6,8 +6,9 @@
 
 mod common;
 use common::real_dir;
-use padtriage::bundle::{open_bundle, Limits};
+use padtriage::bundle::Limits;
 use padtriage::model::{EventFilter, FileKind, FileReport};
+use padtriage::pipeline::open as open_bundle;
 use padtriage::testkit::broken;
 use padtriage::timeline::{self, Pass, ReadOptions, Timeline};
 use serde_json::Value;

@@ -1,9 +1,12 @@
 //! PAD JSON-lines log reader: shapes, tolerance, counts and the typed values a diagnosis uses.
 
 use chrono::{TimeZone, Utc};
-use padtriage::model::{Event, EventData, EventFilter, Loc, PadLogEntry, Parsed, Time, TraceLevel};
-use padtriage::sources::padlog::{looks_like_padlog, read_padlog, MAX_LINE_PROBLEMS};
+use padtriage::model::{EventFilter, Loc, Time};
+use padtriage::sources::padlog::{looks_like_padlog, read_padlog};
+use padtriage::sources::padlog::{PadLogEntry, TraceLevel};
+use padtriage::sources::text::MAX_LINE_PROBLEMS;
 use padtriage::sources::ReadCtx;
+use padtriage::sources::{Event, EventData, Parsed};
 use std::io::{BufReader, Cursor};
 use std::path::Path;
 use std::sync::Arc;

@@ -5,9 +5,11 @@
 
 mod common;
 use common::real_dir;
-use padtriage::model::{Event, EventData, EventFilter, Parsed, SecurityEvent};
+use padtriage::model::EventFilter;
 use padtriage::sources::evtx::read_evtx;
+use padtriage::sources::security::SecurityEvent;
 use padtriage::sources::ReadCtx;
+use padtriage::sources::{Event, EventData, Parsed};
 use std::io::Read;
 use std::sync::Arc;
 

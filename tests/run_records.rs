@@ -2,13 +2,13 @@
 //! diagnosis relies on (codes, NTSTATUS, times, users, machines, rows).
 
 use chrono::{TimeZone, Utc};
-use padtriage::model::{
-    Event, EventData, EventFilter, Loc, Parsed, RunRecord, RunRecordKind, Time,
-};
+use padtriage::model::{EventFilter, Loc, Time};
 use padtriage::sources::run_records::{
     looks_like_flow_sessions, looks_like_portal_error, read_flow_sessions, read_portal_error,
 };
+use padtriage::sources::run_records::{RunRecord, RunRecordKind};
 use padtriage::sources::ReadCtx;
+use padtriage::sources::{Event, EventData, Parsed};
 use std::path::Path;
 use std::sync::Arc;
 

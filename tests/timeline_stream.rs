@@ -3,10 +3,12 @@
 //! timeline held in memory gives, whatever the budget, the thread count and the format.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use padtriage::bundle::{open_bundle, Limits};
-use padtriage::cli::TimelineFormat;
-use padtriage::model::{Event, EventFilter};
+use padtriage::bundle::Limits;
+use padtriage::model::EventFilter;
+use padtriage::pipeline::open as open_bundle;
 use padtriage::report::timeline as render;
+use padtriage::report::timeline::TimelineFormat;
+use padtriage::sources::Event;
 use padtriage::testkit::events::{self, Logon, Principal};
 use padtriage::testkit::evtx_writer::EvtxWriter;
 use padtriage::timeline::{self, Pass, ReadOptions};

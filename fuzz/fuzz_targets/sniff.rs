@@ -2,7 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use padtriage::bundle::{sniff, SNIFF_LEN};
+use padtriage::bundle::SNIFF_LEN;
+use padtriage::sources::detect::sniff;
 use padtriage::model::FileKind;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use padtriage::bundle::{open_bundle, Limits};
+use padtriage::bundle::Limits;
+use padtriage::pipeline::open as open_bundle;
 use padtriage::model::EventFilter;
 use padtriage::timeline::read_input;
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
-//! The bundle: walking directories and (nested) zips, sniffing each file's kind by content,
-//! read-only access, resource limits, and per-file problems. Knows nothing of what a file means.
+//! The bundle: walking directories and (nested) zips, read-only access, resource limits, and
+//! per-file problems. Knows nothing of what a file means: a classifier the caller passes
+//! (`sources::detect::sniff`) says from a file's first bytes what kind it is.
 //!
 //! [`open_bundle`] turns the paths a user gives (a folder, a .zip, single files) into the list of
 //! evidence [`Input`]s to parse and a report for every file that will not be read. Zips are read
@@ -7,18 +8,50 @@
 
 mod archive;
 mod limits;
-mod sniff;
 mod walk;
 
 pub use limits::{Limits, RATIO_FLOOR};
-pub use sniff::{sniff, Sniffed, SNIFF_LEN};
 
-use crate::model::{EventFilter, FileKind, FileReport, Problem, Time};
-use crate::sources::ReadCtx;
+use crate::model::{FileKind, FileReport, Problem, Time};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+
+/// How many leading bytes of a file the classifier sees.
+pub const SNIFF_LEN: usize = 8192;
+
+/// Says what a file is from its first bytes (up to [`SNIFF_LEN`]) and its file name.
+pub type Classify = fn(&[u8], &str) -> Sniffed;
+
+/// What a file was recognised as, and why it will not be read when it will not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sniffed {
+    pub kind: FileKind,
+    /// Set when `kind` is `Skipped` or `Other`: the reason, for people.
+    pub why: Option<String>,
+}
+
+impl Sniffed {
+    pub fn is(kind: FileKind) -> Self {
+        Sniffed { kind, why: None }
+    }
+
+    /// Evidence-like, but will not be read.
+    pub fn skipped(why: impl Into<String>) -> Self {
+        Sniffed {
+            kind: FileKind::Skipped,
+            why: Some(why.into()),
+        }
+    }
+
+    /// Readable, but not evidence padtriage knows.
+    pub fn other(why: impl Into<String>) -> Self {
+        Sniffed {
+            kind: FileKind::Other,
+            why: Some(why.into()),
+        }
+    }
+}
 
 /// One file padtriage will parse.
 #[derive(Debug, Clone)]
@@ -80,17 +113,6 @@ impl Input {
         r.problems = self.problems.clone();
         r
     }
-
-    /// The context a parser receives for this file.
-    pub fn read_ctx<'a>(&self, filter: &'a EventFilter, threads: usize) -> ReadCtx<'a> {
-        ReadCtx {
-            file: Arc::from(self.path.as_str()),
-            size: self.size,
-            mtime: self.mtime,
-            filter,
-            threads,
-        }
-    }
 }
 
 /// What was found at the paths given.
@@ -129,8 +151,13 @@ pub enum BundleError {
     },
 }
 
-/// Walk the given folders, zips and files into a [`Bundle`]. Fails only when none of the paths
-/// can be read at all; any lesser trouble becomes a skipped file or a problem.
-pub fn open_bundle(paths: &[PathBuf], limits: &Limits) -> Result<Bundle, BundleError> {
-    walk::open(paths, limits)
+/// Walk the given folders, zips and files into a [`Bundle`], asking `classify` what each file
+/// is. Fails only when none of the paths can be read at all; any lesser trouble becomes a
+/// skipped file or a problem.
+pub fn open_bundle(
+    paths: &[PathBuf],
+    limits: &Limits,
+    classify: Classify,
+) -> Result<Bundle, BundleError> {
+    walk::open(paths, limits, classify)
 }

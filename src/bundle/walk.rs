@@ -3,8 +3,7 @@
 
 use super::archive::{self, Container, Member, Source};
 use super::limits::{fmt_bytes, Budget, Limits};
-use super::sniff::{sniff, SNIFF_LEN};
-use super::{Bundle, BundleError, Input, Origin};
+use super::{Bundle, BundleError, Classify, Input, Origin, SNIFF_LEN};
 use crate::model::{FileKind, FileReport, Problem, Time};
 use std::collections::HashSet;
 use std::fs::{self, File, Metadata};
@@ -12,13 +11,18 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-pub(super) fn open(paths: &[PathBuf], limits: &Limits) -> Result<Bundle, BundleError> {
+pub(super) fn open(
+    paths: &[PathBuf],
+    limits: &Limits,
+    classify: Classify,
+) -> Result<Bundle, BundleError> {
     if paths.is_empty() {
         return Err(BundleError::NoPaths);
     }
     let (root, prefixes) = display_names(paths);
     let mut w = Walker {
         limits,
+        classify,
         budget: Budget::default(),
         inputs: Vec::new(),
         skipped: Vec::new(),
@@ -174,6 +178,7 @@ impl Root {
 
 struct Walker<'l> {
     limits: &'l Limits,
+    classify: Classify,
     budget: Budget,
     inputs: Vec<Input>,
     skipped: Vec<FileReport>,
@@ -380,7 +385,7 @@ impl Walker<'_> {
                 return;
             }
         };
-        let sniffed = sniff(&head, &file_name(path));
+        let sniffed = (self.classify)(&head, &file_name(path));
         match sniffed.kind {
             FileKind::Zip if self.limits.max_zip_depth == 0 => {
                 let why = "zip not opened (limit: max_zip_depth = 0)";
@@ -542,7 +547,7 @@ impl Walker<'_> {
             }
         };
         let base = e.name.rsplit('/').next().unwrap_or(&e.name);
-        let sniffed = sniff(&head, base);
+        let sniffed = (self.classify)(&head, base);
         let read_whole = !matches!(sniffed.kind, FileKind::Skipped | FileKind::Other);
         if read_whole {
             // Entries under the ratio floor pass the per-entry check however well they

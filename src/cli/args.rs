@@ -1,34 +1,8 @@
 //! Parsing of times and durations given on the command line.
 
-use crate::model::Time;
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::Duration;
 
-/// Accepts RFC 3339 (`2025-06-02T13:17:05Z`, with offset), `2025-06-02 13:17[:05[.123]]` (UTC)
-/// and a bare date (midnight UTC).
-pub fn parse_time(s: &str) -> Result<Time, String> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s.trim_end_matches(['Z', 'z']), fmt) {
-            return Ok(t.and_utc());
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc());
-        }
-    }
-    Err(format!(
-        "'{s}' is not a time padtriage understands; use UTC like 2025-06-02T13:17:05Z or '2025-06-02 13:17'"
-    ))
-}
+pub use padtriage::time::parse_user as parse_time;
 
 /// Accepts `90s`, `15m`, `2h`, `1d`, combinations like `1h30m`, and bare seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -83,10 +57,6 @@ mod tests {
 
     #[test]
     fn times_and_durations() {
-        let t = parse_time("2025-06-02T13:17:05Z").unwrap();
-        assert_eq!(parse_time("2025-06-02 13:17:05").unwrap(), t);
-        assert_eq!(parse_time("2025-06-02T15:17:05+02:00").unwrap(), t);
-        assert!(parse_time("yesterday").is_err());
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::minutes(90));
         assert_eq!(parse_duration("90").unwrap(), Duration::seconds(90));
         assert!(parse_duration("5x").is_err());

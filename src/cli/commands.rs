@@ -2,11 +2,11 @@
 
 use super::args::{parse_time, parse_window};
 use super::{exit, AnalyzeFormat, Command, FailOn, InventoryFormat, RulesAction};
-use crate::bundle::{self, Limits};
-use crate::model::{EventFilter, FileReport};
-use crate::report;
-use crate::timeline::{self, Pass, ReadOptions};
 use anyhow::{bail, Context, Result};
+use padtriage::bundle::Limits;
+use padtriage::model::{EventFilter, FileReport};
+use padtriage::timeline::{self, Pass, ReadOptions};
+use padtriage::{pipeline, report};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -83,8 +83,9 @@ pub fn run(command: Command, threads: usize, progress: bool) -> Result<u8> {
             };
             let b = open(&bundle)?;
             let mut out = std::io::BufWriter::with_capacity(256 << 10, std::io::stdout().lock());
+            let format = format.into();
             report::timeline::header(format, &mut out)?;
-            let render = |ev: &crate::model::Event, buf: &mut Vec<u8>| {
+            let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
                 report::timeline::line(format, ev, buf)
             };
             let tl = timeline::write_sorted(
@@ -106,8 +107,8 @@ pub fn run(command: Command, threads: usize, progress: bool) -> Result<u8> {
     }
 }
 
-fn open(paths: &[PathBuf]) -> Result<bundle::Bundle> {
-    bundle::open_bundle(paths, &Limits::default()).map_err(anyhow::Error::new)
+fn open(paths: &[PathBuf]) -> Result<padtriage::bundle::Bundle> {
+    pipeline::open(paths, &Limits::default()).map_err(anyhow::Error::new)
 }
 
 /// 3 when any input was skipped or partly read, else 0.
@@ -135,11 +136,10 @@ fn inventory(paths: &[PathBuf], format: InventoryFormat, opts: ReadOptions) -> R
     Ok(partial_code(&tl.files))
 }
 
-/// `analyze`: read the small text sources first to find the runs, then the event logs only
-/// around them (the filter drops everything else before it is built), then judge each run.
+/// `analyze`: the whole job on one bundle (see `pipeline::analyze`), then one report.
 pub fn analyze(args: AnalyzeArgs, opts: ReadOptions) -> Result<u8> {
-    use crate::diagnose::{self, rules::RuleSet, runs};
-    use crate::report::analysis::{self, Analysis, Style};
+    use padtriage::diagnose::{rules::RuleSet, runs, verdict::Verdict};
+    use padtriage::report::analysis::{self, Style};
     let (before, after) = parse_window(&args.window).map_err(anyhow::Error::msg)?;
     let hint = runs::RunHint {
         at: args
@@ -159,42 +159,33 @@ pub fn analyze(args: AnalyzeArgs, opts: ReadOptions) -> Result<u8> {
     };
     let rules = RuleSet::load(args.rules.as_deref()).context("could not load the rules")?;
     let b = open(&args.bundle)?;
-    let mut tl = timeline::read(&b, &EventFilter::all(), Pass::TextOnly, opts);
-    let found = runs::find_runs(&tl.events, &tl.snapshots, &hint);
-    // Event logs: keep only the windows around the runs (plus the minutes used to infer the
-    // user); with no run, read them for their counts and problems only.
-    let slack = chrono::Duration::minutes(2);
-    let filter = EventFilter {
-        ranges: Some(
-            found
-                .iter()
-                .map(|r| (r.time - before - slack, r.time + after + slack))
-                .collect(),
-        ),
-    };
-    let logs = timeline::read(&b, &filter, Pass::EventLogsOnly, opts);
-    timeline::merge(&mut tl, logs);
-    let found = runs::find_runs(&tl.events, &tl.snapshots, &hint);
-    let diagnoses = diagnose::diagnose(&tl, &found, &rules, before, after);
-    let doc = Analysis::new(b.root.clone(), diagnoses, &tl.files);
+    let done = pipeline::analyze(
+        &b,
+        &rules,
+        &pipeline::AnalyzeOptions {
+            before,
+            after,
+            hint,
+            read: opts,
+        },
+    );
+    let doc = &done.analysis;
     let mut out = std::io::stdout().lock();
     match args.format {
-        AnalyzeFormat::Text => analysis::text(&doc, Style { color }, &mut out)?,
-        AnalyzeFormat::Json => analysis::json(&doc, &mut out)?,
-        AnalyzeFormat::Markdown => analysis::markdown(&doc, &mut out)?,
+        AnalyzeFormat::Text => analysis::text(doc, Style { color }, &mut out)?,
+        AnalyzeFormat::Json => analysis::json(doc, &mut out)?,
+        AnalyzeFormat::Markdown => analysis::markdown(doc, &mut out)?,
     }
     out.flush()?;
     let failed = match args.fail_on {
-        Some(FailOn::Confirmed) => {
-            doc.has_verdict_at_least(crate::diagnose::verdict::Verdict::Confirmed)
-        }
-        Some(FailOn::Likely) => doc.has_verdict_at_least(crate::diagnose::verdict::Verdict::Likely),
+        Some(FailOn::Confirmed) => doc.has_verdict_at_least(Verdict::Confirmed),
+        Some(FailOn::Likely) => doc.has_verdict_at_least(Verdict::Likely),
         None => false,
     };
     Ok(if failed {
         exit::FAIL_ON
     } else {
-        partial_code(&tl.files)
+        partial_code(&done.files)
     })
 }
 
@@ -202,12 +193,12 @@ fn rules(action: RulesAction) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match action {
         RulesAction::List { rules } => {
-            let set = crate::diagnose::rules::RuleSet::load(rules.as_deref())
+            let set = padtriage::diagnose::rules::RuleSet::load(rules.as_deref())
                 .context("could not load the rules")?;
             report::rules_list(&set, &mut out)?;
             Ok(exit::OK)
         }
-        RulesAction::Check { dir } => match crate::diagnose::rules::RuleSet::load(Some(&dir)) {
+        RulesAction::Check { dir } => match padtriage::diagnose::rules::RuleSet::load(Some(&dir)) {
             Ok(set) => {
                 writeln!(
                     out,

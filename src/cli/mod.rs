@@ -1,5 +1,6 @@
-//! Command-line interface: flags and subcommands, progress, exit codes, and the wiring of the
-//! stages. Parsing details live in `sources`; rendering in `report`.
+//! Command-line interface (the binary's own; not part of the library): flags and subcommands,
+//! progress, exit codes, and the wiring of the library's stages. Parsing details live in
+//! `sources`; rendering in `report`; the whole analysis of a bundle in `pipeline`.
 
 pub mod args;
 mod commands;
@@ -106,6 +107,17 @@ pub enum TimelineFormat {
     Text,
     Jsonl,
     Csv,
+}
+
+impl From<TimelineFormat> for padtriage::report::timeline::TimelineFormat {
+    fn from(f: TimelineFormat) -> Self {
+        use padtriage::report::timeline::TimelineFormat as R;
+        match f {
+            TimelineFormat::Text => R::Text,
+            TimelineFormat::Jsonl => R::Jsonl,
+            TimelineFormat::Csv => R::Csv,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

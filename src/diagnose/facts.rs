@@ -6,8 +6,10 @@
 use super::runs::Run;
 use crate::codes;
 use crate::identity::{parse_alias_list, Identity};
-use crate::model::{DsregSnapshot, Event, EventData, JoinState, Loc, Time};
-use crate::timeline::{event_user, kind_of, summary};
+pub use crate::model::{Field, Fields};
+use crate::model::{Loc, Time};
+use crate::sources::dsregcmd::DsregSnapshot;
+use crate::sources::{registry, Event};
 use serde::Serialize;
 
 /// A pointer to the evidence behind a finding: file, record/line, time, and what it says.
@@ -38,8 +40,8 @@ impl Cite {
             line,
             row,
             time: Some(ev.time),
-            kind: kind_of(ev),
-            text: summary(ev),
+            kind: ev.kind(),
+            text: ev.summary(),
         }
     }
 
@@ -57,141 +59,67 @@ impl Cite {
     }
 }
 
-/// One named value of a fact, with the dsregcmd line it came from where that applies.
-#[derive(Debug, Clone)]
-pub struct Field {
-    pub name: &'static str,
-    pub values: Vec<String>,
-    pub line: Option<u64>,
-}
-
+/// One piece of evidence as rules see it.
 #[derive(Debug, Clone)]
 pub struct Fact {
     pub kind: String,
     pub time: Option<Time>,
     pub user: Option<Identity>,
-    pub fields: Vec<Field>,
+    pub fields: Fields,
     pub cite: Cite,
 }
 
 impl Fact {
     pub fn get(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.name == name)
-    }
-
-    fn push(&mut self, name: &'static str, v: impl Into<String>) {
-        self.fields.push(Field {
-            name,
-            values: vec![v.into()],
-            line: None,
-        });
-    }
-
-    fn push_opt(&mut self, name: &'static str, v: Option<impl Into<String>>) {
-        if let Some(v) = v {
-            self.push(name, v);
-        }
-    }
-
-    fn push_many(&mut self, name: &'static str, vs: Vec<String>) {
-        if !vs.is_empty() {
-            self.fields.push(Field {
-                name,
-                values: vs,
-                line: None,
-            });
-        }
+        self.fields.get(name)
     }
 }
 
-fn yes_no(b: bool) -> String {
-    if b { "yes" } else { "no" }.to_string()
-}
+/// The run's own fact (`in = "run"`).
+const RUN_FIELDS: &[&str] = &[
+    "error_code",
+    "ntstatus",
+    "user_form",
+    "user_basis",
+    "machine",
+];
 
-/// The fact families and the field names rules may use for each.
+/// A dsregcmd snapshot's fact, seen from one run (`in = "dsregcmd"`).
+const DSREG_FIELDS: &[&str] = &[
+    "join_state",
+    "azure_ad_joined",
+    "domain_joined",
+    "enterprise_joined",
+    "workplace_joined",
+    "device_auth_status",
+    "azure_ad_prt",
+    "prt_age_hours",
+    "prt_expired",
+    "enterprise_prt",
+    "enterprise_prt_authority",
+    "prt_attempt_status",
+    "prt_aadsts",
+    "prt_server_error_code",
+    "prt_http_error",
+    "prt_user_match",
+    "executing_account_match",
+    "user_context",
+    "error_phase",
+    "client_error_code",
+    "server_error_code",
+    "ngc_set",
+    "is_user_azure_ad",
+    "hours_after_run",
+];
+
+/// The field names rules may use for a fact kind: the run's, a dsregcmd snapshot's, or those of
+/// the evidence family the kind names (from the sources' registry).
 pub fn known_fields(kind: &str) -> Option<&'static [&'static str]> {
-    let family = kind.split('.').next().unwrap_or(kind);
-    Some(match family {
-        "run" if kind == "run" => &[
-            "error_code",
-            "ntstatus",
-            "user_form",
-            "user_basis",
-            "machine",
-        ],
-        "security" => &[
-            "event_id",
-            "status",
-            "sub_status",
-            "status_any",
-            "logon_type",
-            "logon_process",
-            "auth_package",
-            "process_name",
-            "ip",
-            "ip_local",
-            "target_domain",
-            "workstation",
-            "failure_reason",
-        ],
-        "aad" => &[
-            "event_id",
-            "level",
-            "error_code",
-            "status",
-            "oauth_error",
-            "aadsts",
-            "code_any",
-            "text",
-        ],
-        "udr" => &[
-            "event_id",
-            "level",
-            "exit_code",
-            "server_error",
-            "error_phase",
-            "tenant_type",
-            "registration_type",
-        ],
-        "scm" => &["event_id", "service", "error_code"],
-        "pad" => &[
-            "level",
-            "component",
-            "error_codes",
-            "ntstatus",
-            "is_aad_joined",
-            "is_domain_joined",
-            "text",
-        ],
-        "dsregcmd" => &[
-            "join_state",
-            "azure_ad_joined",
-            "domain_joined",
-            "enterprise_joined",
-            "workplace_joined",
-            "device_auth_status",
-            "azure_ad_prt",
-            "prt_age_hours",
-            "prt_expired",
-            "enterprise_prt",
-            "enterprise_prt_authority",
-            "prt_attempt_status",
-            "prt_aadsts",
-            "prt_server_error_code",
-            "prt_http_error",
-            "prt_user_match",
-            "executing_account_match",
-            "user_context",
-            "error_phase",
-            "client_error_code",
-            "server_error_code",
-            "ngc_set",
-            "is_user_azure_ad",
-            "hours_after_run",
-        ],
-        "run" => &["error_code", "ntstatus"],
-        _ => return None,
-    })
+    match kind {
+        "run" => Some(RUN_FIELDS),
+        "dsregcmd" => Some(DSREG_FIELDS),
+        _ => registry::family_named(kind.split('.').next().unwrap_or(kind)).map(|f| f.fields()),
+    }
 }
 
 /// Kinds a rule may name: exact (`security.4625`), a family wildcard (`aad.*`), `run`,
@@ -219,100 +147,15 @@ pub fn kind_matches(pattern: &str, kind: &str) -> bool {
     }
 }
 
-fn is_local_ip(ip: &str) -> bool {
-    matches!(
-        ip.trim(),
-        "" | "-" | "127.0.0.1" | "::1" | "0:0:0:0:0:0:0:1" | "localhost"
-    )
-}
-
 /// The fact for one event.
 pub fn from_event(ev: &Event) -> Fact {
-    let mut f = Fact {
-        kind: kind_of(ev),
+    Fact {
+        kind: ev.kind(),
         time: Some(ev.time),
-        user: event_user(ev),
-        fields: Vec::new(),
+        user: ev.user(),
+        fields: ev.data.facts(),
         cite: Cite::from_event(ev),
-    };
-    match &ev.data {
-        EventData::Security(s) => {
-            f.push("event_id", s.event_id.to_string());
-            f.push_opt("status", s.status.map(codes::hex));
-            f.push_opt("sub_status", s.sub_status.map(codes::hex));
-            let any: Vec<String> = [s.status, s.sub_status]
-                .into_iter()
-                .flatten()
-                .filter(|c| *c != 0)
-                .map(codes::hex)
-                .collect();
-            f.push_many("status_any", any);
-            f.push_opt("logon_type", s.logon_type.map(|t| t.to_string()));
-            f.push_opt("logon_process", s.logon_process.clone());
-            f.push_opt("auth_package", s.auth_package.clone());
-            f.push_opt("process_name", s.process_name.clone());
-            f.push_opt("ip", s.ip_address.clone());
-            f.push(
-                "ip_local",
-                yes_no(s.ip_address.as_deref().is_none_or(is_local_ip)),
-            );
-            f.push_opt("target_domain", s.target.domain.clone());
-            f.push_opt("workstation", s.workstation.clone());
-            f.push_opt("failure_reason", s.failure_reason.clone());
-        }
-        EventData::Aad(a) => {
-            f.push("event_id", a.event_id.to_string());
-            f.push_opt("level", a.level.map(|l| l.to_string()));
-            f.push_opt("error_code", a.error_code.map(codes::hex));
-            f.push_opt("status", a.status.map(codes::hex));
-            f.push_opt("oauth_error", a.oauth_error.clone());
-            f.push_many("aadsts", a.aadsts.iter().map(|c| c.to_string()).collect());
-            let any: Vec<String> = [a.error_code, a.status]
-                .into_iter()
-                .flatten()
-                .map(codes::hex)
-                .collect();
-            f.push_many("code_any", any);
-            f.push("text", a.text.clone());
-        }
-        EventData::DeviceRegistration(d) => {
-            f.push("event_id", d.event_id.to_string());
-            f.push_opt("level", d.level.map(|l| l.to_string()));
-            f.push_opt("exit_code", d.exit_code.map(codes::hex));
-            f.push_opt("server_error", d.server_error.clone());
-            f.push_opt("error_phase", d.error_phase.clone());
-            f.push_opt("tenant_type", d.tenant_type.clone());
-            f.push_opt("registration_type", d.registration_type.clone());
-        }
-        EventData::Service(s) => {
-            f.push("event_id", s.event_id.to_string());
-            f.push_opt("service", s.service.clone());
-            f.push_opt("error_code", s.error_code.map(|c| c.to_string()));
-        }
-        EventData::PadLog(p) => {
-            f.push_opt(
-                "level",
-                p.level.map(|l| format!("{l:?}").to_ascii_lowercase()),
-            );
-            f.push_opt("component", p.component.clone());
-            f.push_many("error_codes", p.error_codes.clone());
-            f.push_many(
-                "ntstatus",
-                p.ntstatus.iter().map(|c| codes::hex(*c)).collect(),
-            );
-            f.push_opt("is_aad_joined", p.is_aad_joined.map(yes_no));
-            f.push_opt("is_domain_joined", p.is_domain_joined.map(yes_no));
-            f.push("text", p.message.clone());
-        }
-        EventData::RunRecord(r) => {
-            f.push_opt("error_code", r.error_code.clone());
-            f.push_many(
-                "ntstatus",
-                r.ntstatus.iter().map(|c| codes::hex(*c)).collect(),
-            );
-        }
     }
-    f
 }
 
 /// The fact for the run itself: its error code, NTSTATUS detail and the user-name form.
@@ -321,7 +164,7 @@ pub fn from_run(run: &Run) -> Fact {
         kind: "run".into(),
         time: Some(run.time),
         user: run.user.as_ref().and_then(|u| u.primary().cloned()),
-        fields: Vec::new(),
+        fields: Fields::new(RUN_FIELDS),
         cite: run.sources.first().cloned().unwrap_or_else(|| Cite {
             file: "(command line)".into(),
             record: None,
@@ -332,45 +175,18 @@ pub fn from_run(run: &Run) -> Fact {
             text: format!("run given with --at {}", run.time.to_rfc3339()),
         }),
     };
-    f.push("error_code", run.error_code.clone());
-    f.push_many(
+    let fields = &mut f.fields;
+    fields.push("error_code", run.error_code.clone());
+    fields.push_many(
         "ntstatus",
         run.ntstatus.iter().map(|c| codes::hex(*c)).collect(),
     );
     if let Some(u) = run.user.as_ref().and_then(|u| u.primary()) {
-        let form = format!("{:?}", u.form);
-        f.push("user_form", to_snake(&form));
+        fields.push("user_form", u.form.as_str());
     }
-    f.push("user_basis", run.user_basis.as_str().to_string());
-    f.push_opt("machine", run.machine.clone());
+    fields.push("user_basis", run.user_basis.as_str());
+    fields.push_opt("machine", run.machine.clone());
     f
-}
-
-fn to_snake(s: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn join_state_name(j: JoinState) -> &'static str {
-    match j {
-        JoinState::EntraJoined => "entra_joined",
-        JoinState::HybridJoined => "hybrid_joined",
-        JoinState::DomainOnly => "domain_only",
-        JoinState::RegisteredOnly => "registered_only",
-        JoinState::EnterpriseJoined => "enterprise_joined",
-        JoinState::NotJoined => "not_joined",
-        JoinState::Unknown => "unknown",
-    }
 }
 
 /// How an account named in the snapshot relates to the run's user.
@@ -397,7 +213,7 @@ pub fn from_snapshot(s: &DsregSnapshot, run: &Run) -> Fact {
         kind: "dsregcmd".into(),
         time: s.taken_at,
         user: None,
-        fields: Vec::new(),
+        fields: Fields::new(DSREG_FIELDS),
         cite: Cite {
             file: s.source.file.to_string(),
             record: None,
@@ -410,16 +226,13 @@ pub fn from_snapshot(s: &DsregSnapshot, run: &Run) -> Fact {
     };
     let mut add = |name: &'static str, v: Option<String>, key: &str| {
         if let Some(v) = v {
-            f.fields.push(Field {
-                name,
-                values: vec![v],
-                line: line(key),
-            });
+            f.fields.push_at(name, vec![v], line(key));
         }
     };
+    let yes_no = Fields::yes_no;
     add(
         "join_state",
-        Some(join_state_name(s.join_state).to_string()),
+        Some(s.join_state.as_str().to_string()),
         "AzureAdJoined",
     );
     add(

@@ -7,7 +7,8 @@ pub mod runs;
 pub mod verdict;
 
 use crate::codes;
-use crate::model::{FileKind, FileReport, Time};
+use crate::model::{FileReport, Time};
+use crate::sources::registry;
 use crate::timeline::{window, Timeline};
 use chrono::Duration;
 use facts::{Cite, Fact};
@@ -50,27 +51,21 @@ pub struct WindowSpan {
     pub to: Time,
 }
 
-/// Which evidence source a file provides, by kind and channel.
+/// Which evidence sources a file provides: its format's, or, for logs of Windows events, those
+/// of the channels its records came from.
 fn source_of(f: &FileReport) -> Vec<EvidenceSource> {
-    match f.kind {
-        FileKind::Evtx | FileKind::EventXml => f
+    let names: Vec<&str> = match registry::format_source(f.kind) {
+        Some(s) => vec![s],
+        None => f
             .channels
             .iter()
-            .filter_map(|c| match c.as_str() {
-                "Security" => Some(EvidenceSource::Security),
-                "Microsoft-Windows-AAD/Operational" => Some(EvidenceSource::Aad),
-                "Microsoft-Windows-User Device Registration/Admin" => {
-                    Some(EvidenceSource::DeviceRegistration)
-                }
-                "System" => Some(EvidenceSource::System),
-                _ => None,
-            })
+            .filter_map(|c| registry::family_of_channel(c).map(|fam| fam.source()))
             .collect(),
-        FileKind::Dsregcmd => vec![EvidenceSource::Dsregcmd],
-        FileKind::PadLog => vec![EvidenceSource::PadLog],
-        FileKind::PortalError | FileKind::FlowSessions => vec![EvidenceSource::RunRecord],
-        FileKind::Zip | FileKind::Other | FileKind::Skipped => Vec::new(),
-    }
+    };
+    names
+        .into_iter()
+        .filter_map(EvidenceSource::named)
+        .collect()
 }
 
 /// Which sources are present, and which cover the run's time completely.
@@ -82,13 +77,11 @@ pub fn coverage(files: &[FileReport], run_time: Time, from: Time) -> Coverage {
                 cov.present.push(src);
             }
             // Snapshots and run records are bundle-wide; logs must span the run's window.
-            let spans = match src {
-                EvidenceSource::Dsregcmd | EvidenceSource::RunRecord => true,
-                _ => match (f.first, f.last) {
+            let spans = !registry::is_log(f.kind)
+                || match (f.first, f.last) {
                     (Some(a), Some(b)) => a <= from && b >= run_time - Duration::minutes(2),
                     _ => false,
-                },
-            };
+                };
             if !spans {
                 continue;
             }

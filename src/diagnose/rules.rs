@@ -30,50 +30,15 @@
 //! fully-read log of `covered_by` spans the run's time.
 
 use super::facts::{known_fields, valid_kind};
+pub use crate::model::UserScope;
+use crate::sources::registry;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-/// The rules shipped with padtriage (`rules/*.toml`), compiled in.
-pub const EMBEDDED: &[(&str, &str)] = &[
-    (
-        "credentials-mismatch.toml",
-        include_str!("../../rules/credentials-mismatch.toml"),
-    ),
-    (
-        "account-state.toml",
-        include_str!("../../rules/account-state.toml"),
-    ),
-    (
-        "username-format.toml",
-        include_str!("../../rules/username-format.toml"),
-    ),
-    (
-        "device-not-joined.toml",
-        include_str!("../../rules/device-not-joined.toml"),
-    ),
-    (
-        "account-not-synced.toml",
-        include_str!("../../rules/account-not-synced.toml"),
-    ),
-    (
-        "federated-user.toml",
-        include_str!("../../rules/federated-user.toml"),
-    ),
-    (
-        "logon-right-missing.toml",
-        include_str!("../../rules/logon-right-missing.toml"),
-    ),
-    (
-        "account-restriction.toml",
-        include_str!("../../rules/account-restriction.toml"),
-    ),
-    (
-        "auth-unreachable.toml",
-        include_str!("../../rules/auth-unreachable.toml"),
-    ),
-];
+// `EMBEDDED`: every `rules/*.toml`, found by `build.rs` and compiled in.
+include!(concat!(env!("OUT_DIR"), "/rules.rs"));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,40 +48,35 @@ pub enum Strength {
     Confirms,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UserScope {
-    /// The fact must name the run's user.
-    Run,
-    /// The fact must name the run's user, or no user at all.
-    RunOrUnknown,
-    /// Any account.
-    Any,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EvidenceSource {
-    Security,
-    Aad,
-    DeviceRegistration,
-    System,
-    Dsregcmd,
-    PadLog,
-    RunRecord,
-}
+/// An evidence source by its registry name (`security`, `dsregcmd`, `pad_log`, ...), as rules
+/// name it in `collect.source` and `covered_by`. Unknown names are refused when rules load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct EvidenceSource(&'static str);
 
 impl EvidenceSource {
+    /// The registered source of this name.
+    pub fn named(name: &str) -> Option<EvidenceSource> {
+        registry::sources()
+            .into_iter()
+            .find(|s| *s == name)
+            .map(EvidenceSource)
+    }
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            EvidenceSource::Security => "security",
-            EvidenceSource::Aad => "aad",
-            EvidenceSource::DeviceRegistration => "device_registration",
-            EvidenceSource::System => "system",
-            EvidenceSource::Dsregcmd => "dsregcmd",
-            EvidenceSource::PadLog => "pad_log",
-            EvidenceSource::RunRecord => "run_record",
-        }
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for EvidenceSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        EvidenceSource::named(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown evidence source '{name}' (known: {})",
+                registry::sources().join(", ")
+            ))
+        })
     }
 }
 
@@ -487,22 +447,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn embedded_rules_are_valid() {
+    fn every_rule_file_is_embedded_valid_and_named_by_its_id() {
         let set = RuleSet::load(None).unwrap_or_else(|e| panic!("{e}"));
-        let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
-        for want in [
-            "credentials-mismatch",
-            "account-state",
-            "username-format",
-            "device-not-joined",
-            "account-not-synced",
-            "federated-user",
-            "logon-right-missing",
-            "account-restriction",
-            "auth-unreachable",
-        ] {
-            assert!(ids.contains(&want), "missing rule {want}");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        files.sort();
+        let embedded: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
+        assert_eq!(embedded, files, "every rules/*.toml is shipped");
+        for r in &set.rules {
+            assert_eq!(
+                r.origin,
+                format!("embedded:{}.toml", r.id),
+                "file named by its id"
+            );
         }
+        assert_eq!(set.rules.len(), files.len());
     }
 
     #[test]

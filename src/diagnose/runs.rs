@@ -6,8 +6,12 @@
 use super::facts::Cite;
 use crate::codes;
 use crate::identity::{parse_alias_list, Identity, IdentitySet};
-use crate::model::{DsregSnapshot, Event, EventData, Time};
-use crate::timeline::{event_user, window};
+use crate::model::Time;
+use crate::sources::dsregcmd::DsregSnapshot;
+use crate::sources::padlog::TraceLevel;
+use crate::sources::security::SecurityEvent;
+use crate::sources::{Event, EventData};
+use crate::timeline::window;
 use chrono::Duration;
 use serde::Serialize;
 
@@ -80,10 +84,7 @@ fn candidate(ev: &Event) -> Option<Candidate<'_>> {
                 .find_map(|c| codes::pad_run_error(c))
                 .map(str::to_string);
             let failed_logon = !p.ntstatus.is_empty()
-                && matches!(
-                    p.level,
-                    Some(crate::model::TraceLevel::Error | crate::model::TraceLevel::Critical)
-                );
+                && matches!(p.level, Some(TraceLevel::Error | TraceLevel::Critical));
             if code.is_none() && !failed_logon {
                 return None;
             }
@@ -91,7 +92,7 @@ fn candidate(ev: &Event) -> Option<Candidate<'_>> {
                 ev,
                 code,
                 ntstatus: p.ntstatus.clone(),
-                user: event_user(ev),
+                user: ev.user(),
                 machine: p.machine.clone(),
                 correlation: p.correlation_id.clone(),
                 estimate: false,
@@ -101,7 +102,7 @@ fn candidate(ev: &Event) -> Option<Candidate<'_>> {
             ev,
             code: r.error_code.clone(),
             ntstatus: r.ntstatus.clone(),
-            user: event_user(ev),
+            user: ev.user(),
             machine: r.machine.clone(),
             correlation: r.correlation_id.clone(),
             estimate: r.time_is_estimate,
@@ -266,7 +267,7 @@ fn absorb(r: &mut Run, c: &Candidate) {
 
 /// A logon attempted on this machine itself (no remote source address), as PAD's credential
 /// check is; network logons from other hosts are someone else's.
-fn is_local_validation(s: &crate::model::SecurityEvent) -> bool {
+fn is_local_validation(s: &SecurityEvent) -> bool {
     let local_ip = s
         .ip_address
         .as_deref()

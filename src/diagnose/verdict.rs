@@ -7,6 +7,7 @@ use super::rules::{
 };
 use super::runs::Run;
 use crate::identity::Form;
+use crate::sources::registry;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -84,13 +85,14 @@ pub struct Context<'a> {
     pub coverage: &'a Coverage,
 }
 
+/// Whose evidence a rule item is when it does not say: the family's default (`run` and
+/// `dsregcmd` facts are about the run and its machine, any account).
 fn default_scope(kind: &str) -> UserScope {
-    let fam = kind.split('.').next().unwrap_or(kind);
-    match fam {
-        "security" | "pad" => UserScope::Run,
-        "aad" => UserScope::RunOrUnknown,
-        _ => UserScope::Any,
+    if kind == "run" {
+        return UserScope::Any;
     }
+    registry::family_named(kind.split('.').next().unwrap_or(kind))
+        .map_or(UserScope::Any, |f| f.user_scope())
 }
 
 fn user_ok(scope: UserScope, run: &Run, fact: &Fact) -> bool {

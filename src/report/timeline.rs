@@ -1,13 +1,25 @@
 //! `timeline` output: aligned text, JSON lines, or CSV; one event per line. Lines are rendered
 //! one event at a time ([`line`]), so the timeline can be written while it is read.
 
-use crate::cli::TimelineFormat;
-use crate::model::{Account, Event, EventData, Loc, SecurityEvent, Time};
-use crate::timeline::{write_kind, write_summary, Timeline};
+use crate::model::{Account, Loc, Time};
+use crate::sources::security::SecurityEvent;
+use crate::sources::{Event, EventData};
+use crate::timeline::Timeline;
 use chrono::SecondsFormat;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::io::{self, Write};
+
+/// The output formats of `timeline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineFormat {
+    /// Aligned text for people.
+    Text,
+    /// One JSON object per line, with the typed fields.
+    Jsonl,
+    /// `time,kind,file,location,summary`.
+    Csv,
+}
 
 fn loc(ev: &Event) -> String {
     match ev.source.loc {
@@ -50,9 +62,9 @@ pub fn line(format: TimelineFormat, ev: &Event, out: &mut Vec<u8>) {
 fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mut Vec<u8>) {
     let Scratch { kind, summary } = scratch;
     kind.clear();
-    write_kind(ev, kind);
+    ev.data.write_kind(kind);
     summary.clear();
-    write_summary(ev, summary);
+    ev.data.write_summary(summary);
     match format {
         TimelineFormat::Text => {
             // Writing to a Vec cannot fail.
@@ -388,10 +400,8 @@ mod tests {
             };
             let mut got = Vec::new();
             line(TimelineFormat::Jsonl, &ev, &mut got);
-            let mut kind = String::new();
-            write_kind(&ev, &mut kind);
-            let mut summary = String::new();
-            write_summary(&ev, &mut summary);
+            let kind = ev.kind();
+            let summary = ev.summary();
             let mut buf = [0u8; 40];
             let want = serde_json::to_vec(&JsonLine {
                 time: &rfc3339(&ev.time, &mut buf),

@@ -32,11 +32,9 @@
 //! complete records of that chunk read, and is reported.
 
 use super::windows_event::{self as we, RawEvent, Value};
-use super::{Collect, EventSink, ReadCtx};
+use super::{Collect, Event, EventData, EventSink, Parsed, ReadCtx};
 use crate::fsio::read_at;
-use crate::model::{
-    Event, EventData, EventFilter, FileKind, FileReport, Loc, Parsed, Problem, SourceRef, Time,
-};
+use crate::model::{EventFilter, FileKind, FileReport, Loc, Problem, SourceRef, Time};
 use evtx::err::EvtxError;
 use evtx::{EvtxChunk, EvtxChunkData, EvtxChunkHeader, EvtxFileHeader, EvtxRecord, ParserSettings};
 use std::borrow::Cow;
@@ -1519,19 +1517,6 @@ fn walk_chunk_with(
     Some(out)
 }
 
-/// Whether padtriage reads any record of this channel: [`we::select`] returns `None` for
-/// every other channel whatever the event id, so the walker skips those without asking.
-fn channel_used(channel: &str) -> bool {
-    [
-        we::CHANNEL_SECURITY,
-        we::CHANNEL_AAD,
-        we::CHANNEL_DEVICE_REG,
-        we::CHANNEL_SYSTEM,
-    ]
-    .iter()
-    .any(|c| channel.eq_ignore_ascii_case(c))
-}
-
 impl Walk<'_> {
     fn record(
         &mut self,
@@ -1571,7 +1556,7 @@ impl Walk<'_> {
         let used = match self.channel_used {
             Some((seen, used)) if seen == generation => used,
             _ => {
-                let used = channel_used(channel);
+                let used = we::channel_used(channel);
                 self.channel_used = Some((generation, used));
                 used
             }
@@ -1585,7 +1570,7 @@ impl Walk<'_> {
             return;
         };
         // Only System selection looks at the provider.
-        let provider = if channel.eq_ignore_ascii_case(we::CHANNEL_SYSTEM) {
+        let provider = if super::registry::channel_needs_provider(channel) {
             self.provider.get(resolve(&map.provider, values).as_ref())
         } else {
             None
@@ -1601,11 +1586,13 @@ impl Walk<'_> {
         let mut data = Vec::with_capacity(view.data_len(node));
         collect_data(view, node, &mut data);
         // Text the family's mapper reads (the computer for Security, the user SID for AAD).
-        let computer = (family == we::Family::Security)
+        let computer = family
+            .needs_computer()
             .then(|| self.computer.get(resolve(&map.computer, values).as_ref()))
             .flatten()
             .map(Cow::Borrowed);
-        let user_id = (family == we::Family::Aad)
+        let user_id = family
+            .needs_user_id()
             .then(|| resolve(&map.user_id, values))
             .flatten()
             .map(|v| Cow::Owned(v.text().into_owned()));
@@ -2238,6 +2225,33 @@ fn finish(prefix: &[String], open: &[Elem], elem: Elem, map: &mut TemplateMap) {
                 });
             }
         }
+    }
+}
+
+/// The `.evtx` event log format.
+pub struct Evtx;
+
+const EVTX_MAGIC: &[u8] = b"ElfFile\0";
+const EVTX_CHUNK_MAGIC: &[u8] = b"ElfChnk\0";
+
+impl super::Format for Evtx {
+    const KIND: FileKind = FileKind::Evtx;
+
+    fn detect_bytes(head: &[u8]) -> bool {
+        // A damaged file header with intact chunks behind it is still worth reading: the reader
+        // reports the bad header and reads the chunks it can.
+        head.starts_with(EVTX_MAGIC)
+            || head.get(FILE_HEADER_SIZE..FILE_HEADER_SIZE + EVTX_CHUNK_MAGIC.len())
+                == Some(EVTX_CHUNK_MAGIC)
+    }
+
+    fn read(r: Box<dyn Read + Send + '_>, ctx: &ReadCtx, sink: &dyn EventSink) -> Parsed {
+        Parsed::new(read_evtx_to(r, ctx, sink))
+    }
+
+    fn read_file(file: &std::fs::File, ctx: &ReadCtx, sink: &dyn EventSink) -> Option<Parsed> {
+        // Positional reads need pread / seek_read; elsewhere the stream path serves.
+        cfg!(any(unix, windows)).then(|| Parsed::new(read_evtx_file_to(file, ctx, sink)))
     }
 }
 

@@ -1,20 +1,166 @@
-//! Evidence sources: one parser per evidence kind, each turning a file's bytes into typed
-//! [`Event`](crate::model::Event)s (or a [`DsregSnapshot`](crate::model::DsregSnapshot)) with a
-//! source pointer, plus a [`FileReport`](crate::model::FileReport) of what could not be read.
+//! Evidence sources: one seam per kind of evidence. A source owns everything about its
+//! evidence: recognising its files ([`Format`]) or its Windows event channel, reading bytes into
+//! typed [`Event`]s with a source pointer, the kind labels and one-line summaries of its events,
+//! and the named values it offers to rules ([`Family`]). [`registry`] lists them all; the other
+//! stages ask the registry and know no source by name.
 //!
 //! Parsers never stop on bad input: a damaged record or line is counted and described in the
-//! report, and reading goes on.
+//! file's [`FileReport`], and reading goes on.
+//!
+//! Layout: `security`, `aad`, `device_registration`, `service`, `terminal_services` are Windows
+//! event channels (read from `evtx` logs and `event_xml` exports through `windows_event`);
+//! `dsregcmd`, `padlog` and `run_records` are text formats of their own.
 
+pub mod aad;
+pub mod detect;
+pub mod device_registration;
 pub mod dsregcmd;
 pub mod event_xml;
 pub mod evtx;
 pub mod padlog;
+pub mod registry;
 pub mod run_records;
+pub mod security;
+pub mod service;
 pub mod text;
 pub mod windows_event;
 
-use crate::model::{EventFilter, Time};
+pub use registry::{EventData, FamilyId};
+
+use crate::identity::Identity;
+use crate::model::{EventFilter, Fields, FileKind, FileReport, SourceRef, Time, UserScope};
+use serde::Serialize;
+use std::io::Read;
 use std::sync::Arc;
+use windows_event::RawEvent;
+
+/// One piece of timed evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub time: Time,
+    pub source: SourceRef,
+    #[serde(flatten)]
+    pub data: EventData,
+}
+
+impl Event {
+    /// A stable, short label for the event's kind: `security.4625`, `pad.error`.
+    pub fn kind(&self) -> String {
+        let mut s = String::with_capacity(16);
+        self.data.write_kind(&mut s);
+        s
+    }
+
+    /// One line a person can read.
+    pub fn summary(&self) -> String {
+        let mut s = String::with_capacity(128);
+        self.data.write_summary(&mut s);
+        s
+    }
+
+    /// The account the event is about, when it names one.
+    pub fn user(&self) -> Option<Identity> {
+        self.data.user()
+    }
+}
+
+/// One kind of evidence: its payload and what the later stages need to know about it. Every
+/// method is static: the registry dispatches on [`EventData`]'s variant with no vtable.
+pub trait Family {
+    /// What an event of this family carries.
+    type Payload: std::fmt::Debug + Clone + Serialize;
+    /// Rule family and kind prefix: `security` in `security.4625`.
+    const NAME: &'static str;
+    /// The evidence source it counts as, for coverage and what to collect (`security`,
+    /// `system`, `pad_log`, ...).
+    const SOURCE: &'static str;
+    /// The field names rules may use on its facts (the rule vocabulary).
+    const FIELDS: &'static [&'static str];
+    /// Whose evidence a rule item about this family is, unless the rule says otherwise.
+    const USER_SCOPE: UserScope = UserScope::Any;
+    /// The Windows event channel it is read from, for Windows events (compared without case).
+    const CHANNEL: Option<&'static str> = None;
+    /// Selection looks at the provider too (read only then, for speed).
+    const BY_PROVIDER: bool = false;
+    /// The mapper reads the System header's `Computer`.
+    const NEEDS_COMPUTER: bool = false;
+    /// The mapper reads the System header's `Security/@UserID`.
+    const NEEDS_USER_ID: bool = false;
+
+    /// Whether a record of the family's channel with this provider and event id is kept.
+    /// Cheap: readers ask before building any string of the record.
+    fn select(_provider: Option<&str>, _event_id: u32) -> bool {
+        false
+    }
+
+    /// The payload of a selected Windows event; `None` drops it (counted as ignored).
+    fn from_raw(_raw: &RawEvent<'_>) -> Option<Self::Payload> {
+        None
+    }
+
+    /// The kind label after `NAME.`: `4625`, `error`, `flow_session`.
+    fn kind(p: &Self::Payload, out: &mut String);
+
+    /// One line a person can read, appended to `out`.
+    fn summary(p: &Self::Payload, out: &mut String);
+
+    /// The account the event is about, when it names one.
+    fn user(_p: &Self::Payload) -> Option<Identity> {
+        None
+    }
+
+    /// The named values rules match on (names from [`Family::FIELDS`]).
+    fn facts(p: &Self::Payload, f: &mut Fields);
+}
+
+/// A file format: how its files are recognised and read.
+pub trait Format {
+    const KIND: FileKind;
+    /// The evidence source its files provide; `None` for containers of Windows events, whose
+    /// records' channels decide.
+    const SOURCE: Option<&'static str> = None;
+    /// Its files record events as they happen, so a file's time range says which minutes it
+    /// covers (absence of an event there can mean something). Snapshots and exports of run
+    /// records are not logs.
+    const LOG: bool = true;
+
+    /// Recognise the format from a file's first bytes (binary formats).
+    fn detect_bytes(_head: &[u8]) -> bool {
+        false
+    }
+
+    /// Recognise the format from the start of a file decoded as text.
+    fn detect_text(_text: &str) -> bool {
+        false
+    }
+
+    /// Read a file from a stream, handing kept events to `sink` (or returning them in
+    /// [`Parsed::events`] for small whole-file formats).
+    fn read(r: Box<dyn Read + Send + '_>, ctx: &ReadCtx, sink: &dyn EventSink) -> Parsed;
+
+    /// Read a file on disk by position, when the format can do better than a stream.
+    fn read_file(_file: &std::fs::File, _ctx: &ReadCtx, _sink: &dyn EventSink) -> Option<Parsed> {
+        None
+    }
+}
+
+/// What a parser returns for one file.
+#[derive(Debug)]
+pub struct Parsed {
+    pub report: FileReport,
+    pub events: Vec<Event>,
+    pub snapshot: Option<dsregcmd::DsregSnapshot>,
+}
+
+impl Parsed {
+    pub fn new(report: FileReport) -> Self {
+        Parsed {
+            report,
+            events: Vec::new(),
+            snapshot: None,
+        }
+    }
+}
 
 /// What every parser gets besides the bytes.
 #[derive(Debug, Clone)]
@@ -33,15 +179,15 @@ pub struct ReadCtx<'a> {
 /// whole. Events come in batches; a batch's number gives its place in the file's read order
 /// (batches may arrive out of order, from several threads at once).
 pub trait EventSink: Sync {
-    fn take(&self, batch: u64, events: Vec<crate::model::Event>);
+    fn take(&self, batch: u64, events: Vec<Event>);
 }
 
 /// A sink that keeps every batch, for callers that want a file's events in memory.
 #[derive(Default)]
-pub struct Collect(std::sync::Mutex<Vec<(u64, Vec<crate::model::Event>)>>);
+pub struct Collect(std::sync::Mutex<Vec<(u64, Vec<Event>)>>);
 
 impl EventSink for Collect {
-    fn take(&self, batch: u64, events: Vec<crate::model::Event>) {
+    fn take(&self, batch: u64, events: Vec<Event>) {
         if !events.is_empty() {
             self.0
                 .lock()
@@ -53,14 +199,14 @@ impl EventSink for Collect {
 
 impl Collect {
     /// The batches, by batch number.
-    pub fn into_batches(self) -> Vec<(u64, Vec<crate::model::Event>)> {
+    pub fn into_batches(self) -> Vec<(u64, Vec<Event>)> {
         let mut b = self.0.into_inner().unwrap_or_else(|p| p.into_inner());
         b.sort_by_key(|(n, _)| *n);
         b
     }
 
     /// Every event, in read order.
-    pub fn into_events(self) -> Vec<crate::model::Event> {
+    pub fn into_events(self) -> Vec<Event> {
         self.into_batches()
             .into_iter()
             .flat_map(|(_, e)| e)

@@ -1,7 +1,11 @@
-//! Decoding text evidence: UTF-16LE/BE with or without BOM, UTF-8 with or without BOM, and a
-//! legacy single-byte code page (Windows-1252) as the fallback, as `dsregcmd` dumps arrive.
+//! Text helpers every text source shares: decoding (UTF-16LE/BE with or without BOM, UTF-8 with
+//! or without BOM, and Windows-1252 as the fallback, as `dsregcmd` dumps arrive), capped
+//! per-line problem lists, JSON nesting limits, user names in free text, one-line cuts.
 
+use crate::model::{FileReport, Problem};
+use regex::Regex;
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 /// Text decoded from bytes, with the encoding it was read as.
 #[derive(Debug)]
@@ -87,6 +91,103 @@ pub fn looks_utf16le(bytes: &[u8]) -> bool {
     nul_odd * 10 >= pairs * 8 && nul_even * 10 <= pairs
 }
 
+/// Individual line problems listed per file; the rest are summed up in one problem.
+pub const MAX_LINE_PROBLEMS: usize = 20;
+
+/// Caps the problems listed for one file; the rest are summed up by [`LineProblems::finish`].
+pub struct LineProblems {
+    listed: usize,
+    more: u64,
+    kind: &'static str,
+    noun: &'static str,
+}
+
+impl LineProblems {
+    pub fn new(kind: &'static str, noun: &'static str) -> Self {
+        LineProblems {
+            listed: 0,
+            more: 0,
+            kind,
+            noun,
+        }
+    }
+
+    pub fn push(&mut self, report: &mut FileReport, p: Problem) {
+        if self.listed < MAX_LINE_PROBLEMS {
+            report.problems.push(p);
+            self.listed += 1;
+        } else {
+            self.more += 1;
+        }
+    }
+
+    pub fn finish(self, report: &mut FileReport) {
+        if self.more > 0 {
+            report.problems.push(Problem::new(
+                self.kind,
+                None,
+                format!("{} more {} not listed", self.more, self.noun),
+            ));
+        }
+    }
+}
+
+/// serde_json's answer to JSON nested deeper than its recursion limit (128 levels).
+pub fn is_too_deep(e: &serde_json::Error) -> bool {
+    e.classify() == serde_json::error::Category::Syntax
+        && e.to_string().starts_with("recursion limit exceeded")
+}
+
+/// How JSON nesting past serde_json's recursion limit is described in problems.
+pub const TOO_DEEP: &str = "JSON nested more than 128 levels deep";
+
+/// A user named in free text. Accepted patterns (the word `user` is matched in any case, and
+/// `username` / `user name` work wherever `user` does):
+/// 1. quoted after `user`: `user 'CONTOSO\alice'`, `user "alice@contoso.com"`, `user: 'x'`;
+/// 2. key/value: `user=CONTOSO\alice`, `UserName: alice` (up to the next space or quote);
+/// 3. unquoted after `user` when the token is qualified (contains `\` or `@`):
+///    `for user alice@contoso.com`, `as user CONTOSO\alice`.
+///
+/// Trailing `.`, `,`, `:` and `;` are dropped; `null`, `-` and empty values are not users.
+pub fn user_from_text(text: &str) -> Option<String> {
+    static RES: OnceLock<Vec<Regex>> = OnceLock::new();
+    let res = RES.get_or_init(|| {
+        [
+            r#"(?i)\buser(?:\s?name)?\s*[:=]?\s*['"‘’“”]([^'"‘’“”\r\n]{1,256})['"‘’“”]"#,
+            r#"(?i)\buser(?:\s?name)?\s*[:=]\s*([^\s'",;()\[\]{}]{1,256})"#,
+            r#"(?i)\buser(?:\s?name)?\s+([^\s'",;()\[\]{}]*[@\\][^\s'",;()\[\]{}]*)"#,
+        ]
+        .iter()
+        .map(|p| Regex::new(p).expect("static user pattern"))
+        .collect()
+    });
+    res.iter().find_map(|re| {
+        re.captures_iter(text)
+            .find_map(|c| c.get(1).and_then(|m| clean_user(m.as_str())))
+    })
+}
+
+pub fn clean_user(s: &str) -> Option<String> {
+    let s = s.trim().trim_end_matches(['.', ',', ':', ';']).trim();
+    if s.is_empty()
+        || s == "-"
+        || s.eq_ignore_ascii_case("null")
+        || s.eq_ignore_ascii_case("(null)")
+    {
+        return None;
+    }
+    Some(s.to_string())
+}
+
+/// The first line of a text, cut at 200 characters, for one-line summaries.
+pub fn first_line(s: &str) -> &str {
+    let line = s.lines().next().unwrap_or("");
+    match line.char_indices().nth(200) {
+        Some((i, _)) => &line[..i],
+        None => line,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +209,28 @@ mod tests {
         let d = decode(latin);
         assert_eq!(d.encoding, "windows-1252");
         assert!(d.text.contains("Geschäftskonto"));
+    }
+
+    #[test]
+    fn finds_users_in_text() {
+        assert_eq!(
+            user_from_text("Logon failed for user 'CONTOSO\\alice' (type 10)").as_deref(),
+            Some("CONTOSO\\alice")
+        );
+        assert_eq!(
+            user_from_text("Creating session for user alice@contoso.com.").as_deref(),
+            Some("alice@contoso.com")
+        );
+        assert_eq!(
+            user_from_text("Running as user CONTOSO\\svc-rpa").as_deref(),
+            Some("CONTOSO\\svc-rpa")
+        );
+        assert_eq!(
+            user_from_text("UserName=bob@fabrikam.com; domain joined").as_deref(),
+            Some("bob@fabrikam.com")
+        );
+        assert_eq!(user_from_text("the user cannot log on"), None);
+        assert_eq!(user_from_text("sessionUserName is empty"), None);
+        assert_eq!(user_from_text("user 'null'"), None);
     }
 }

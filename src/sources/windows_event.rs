@@ -1,40 +1,18 @@
-//! Maps one Windows event (from EVTX or an Event Viewer XML export) to a typed
-//! [`EventData`](crate::model::EventData): the channel/event-id selection and field typing shared
-//! by `evtx` and `event_xml`.
+//! What every Windows event looks like to padtriage, whichever file it came from (EVTX or an
+//! Event Viewer XML export): a [`RawEvent`] (the System header plus EventData/UserData
+//! name/value pairs) and its typed [`Value`]s, and the text helpers the channel sources share.
 //!
-//! Readers build a [`RawEvent`] (the System header plus EventData/UserData name/value pairs),
-//! ask [`select`] whether the record is one padtriage uses *before* building its strings, and
-//! hand the survivors to [`to_event_data`]. Selection is by the record's own `Channel`, never the
-//! file name: exported logs are often renamed.
+//! Readers build a `RawEvent`, ask [`select`] whether the record is one padtriage uses *before*
+//! building its strings, and hand the survivors to [`to_event_data`], which gives them to the
+//! source registered for the record's own `Channel` (never the file name: exported logs are
+//! often renamed).
 
+pub use super::registry::{channel_used, FamilyId as Family};
+pub use super::service::CHANNEL as CHANNEL_SYSTEM;
+use super::{Event, EventData};
 use crate::codes;
-use crate::model::{
-    AadEvent, DeviceRegEvent, Event, EventData, SecurityEvent, ServiceEvent, SourceRef, Text, Time,
-};
-use regex::Regex;
+use crate::model::{SourceRef, Text, Time};
 use std::borrow::Cow;
-use std::sync::LazyLock;
-
-pub const CHANNEL_SECURITY: &str = "Security";
-pub const CHANNEL_AAD: &str = "Microsoft-Windows-AAD/Operational";
-pub const CHANNEL_DEVICE_REG: &str = "Microsoft-Windows-User Device Registration/Admin";
-pub const CHANNEL_SYSTEM: &str = "System";
-pub const PROVIDER_SCM: &str = "Service Control Manager";
-
-/// Security logon events padtriage reads.
-pub const SECURITY_IDS: &[u32] = &[4624, 4625, 4648, 4634, 4647, 4672, 4740, 4776];
-
-/// Service Control Manager events about a service failing to start, stop or log on. 7041 (the
-/// service account lacks "Log on as a service") is included: it is the service-side twin of a
-/// logon-right failure.
-pub const SERVICE_IDS: &[u32] = &[7000, 7009, 7011, 7022, 7023, 7024, 7031, 7034, 7038, 7041];
-
-/// Names (lower case) that mark a System event as being about a Power Automate service.
-const PA_SERVICE_MARKERS: &[&str] = &[
-    "uiflowservice",
-    "uiflowagentlauncherservice",
-    "power automate",
-];
 
 /// One EventData/UserData value: text as rendered, or a number when the source kept its type
 /// (EVTX substitutions). Event XML exports only ever give text. EVTX text and hex numbers stay
@@ -172,7 +150,7 @@ impl Value<'_> {
         }
     }
 
-    fn is_number(&self) -> bool {
+    pub(crate) fn is_number(&self) -> bool {
         matches!(self, Value::UInt(_) | Value::Int(_) | Value::Hex(_))
     }
 }
@@ -201,47 +179,21 @@ impl<'a> RawEvent<'a> {
     }
 
     /// The value at 1-based `param{n}` or, failing that, at position `n`.
-    fn param(&self, n: usize) -> Option<&Value<'a>> {
+    pub(crate) fn param(&self, n: usize) -> Option<&Value<'a>> {
         self.get(&format!("param{n}"))
             .or_else(|| self.data.get(n.wrapping_sub(1)).map(|(_, v)| v))
     }
 }
 
-/// Which evidence family a record belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    Security,
-    Aad,
-    DeviceRegistration,
-    Service,
-}
-
 /// Whether padtriage uses a record with this channel, provider and event id, and as what.
 /// Cheap: readers call it before building any other string of the record.
 pub fn select(channel: &str, provider: Option<&str>, event_id: u32) -> Option<Family> {
-    if channel.eq_ignore_ascii_case(CHANNEL_SECURITY) {
-        SECURITY_IDS.contains(&event_id).then_some(Family::Security)
-    } else if channel.eq_ignore_ascii_case(CHANNEL_AAD) {
-        Some(Family::Aad)
-    } else if channel.eq_ignore_ascii_case(CHANNEL_DEVICE_REG) {
-        Some(Family::DeviceRegistration)
-    } else if channel.eq_ignore_ascii_case(CHANNEL_SYSTEM) {
-        let scm = provider.is_some_and(|p| p.eq_ignore_ascii_case(PROVIDER_SCM));
-        (scm && SERVICE_IDS.contains(&event_id)).then_some(Family::Service)
-    } else {
-        None
-    }
+    super::registry::select(channel, provider, event_id)
 }
 
 /// The typed payload of a record padtriage uses, or `None` (the caller counts it as ignored).
 pub fn to_event_data(raw: &RawEvent<'_>) -> Option<EventData> {
-    let channel = raw.channel.as_deref()?;
-    match select(channel, raw.provider.as_deref(), raw.event_id)? {
-        Family::Security => Some(EventData::Security(security(raw))),
-        Family::Aad => Some(EventData::Aad(aad(raw))),
-        Family::DeviceRegistration => Some(EventData::DeviceRegistration(device_reg(raw))),
-        Family::Service => service(raw).map(EventData::Service),
-    }
+    super::registry::from_windows_event(raw)
 }
 
 /// [`to_event_data`] wrapped into a timeline [`Event`] at `source`.
@@ -255,7 +207,7 @@ pub fn to_event(raw: &RawEvent<'_>, source: SourceRef) -> Option<Event> {
 
 /// Trimmed text, with the placeholders Windows writes for "nothing" (`-`, empty, the null SID)
 /// turned into `None`.
-fn clean(s: Option<Cow<'_, str>>) -> Option<String> {
+pub(crate) fn clean(s: Option<Cow<'_, str>>) -> Option<String> {
     let s = s?;
     let t = s.trim();
     if t.is_empty() || t == "-" || t == "S-1-0-0" {
@@ -269,7 +221,7 @@ fn clean(s: Option<Cow<'_, str>>) -> Option<String> {
 
 /// [`clean`] into [`Text`], without a heap allocation for the usual short value: UTF-16 and
 /// SIDs are written to the stack first, and text of up to 24 bytes is stored inline.
-fn clean_text(v: &Value<'_>) -> Option<Text> {
+pub(crate) fn clean_text(v: &Value<'_>) -> Option<Text> {
     let mut buf = StackText::default();
     match v {
         Value::Utf16(b) if buf.utf16(b) => clean_str(buf.as_str()),
@@ -278,7 +230,7 @@ fn clean_text(v: &Value<'_>) -> Option<Text> {
     }
 }
 
-fn clean_str(s: &str) -> Option<Text> {
+pub(crate) fn clean_str(s: &str) -> Option<Text> {
     let t = s.trim();
     (!(t.is_empty() || t == "-" || t == "S-1-0-0")).then(|| Text::from(t))
 }
@@ -338,335 +290,22 @@ impl StackText {
     }
 }
 
-fn security(raw: &RawEvent<'_>) -> SecurityEvent {
-    let mut ev = SecurityEvent {
-        event_id: raw.event_id,
-        computer: raw.computer.as_deref().and_then(clean_str),
-        ..SecurityEvent::default()
-    };
-    // One pass over the fields (Security events carry up to ~30); the first of a name wins, and
-    // the older or rarer spelling of a field only fills in when the usual one is absent.
-    let (mut target_sid, mut workstation, mut package) = (None, None, None);
-    for (name, value) in &raw.data {
-        let slot = match name.as_ref() {
-            "SubjectUserName" => &mut ev.subject.name,
-            "SubjectDomainName" => &mut ev.subject.domain,
-            "SubjectUserSid" => &mut ev.subject.sid,
-            "TargetUserName" => &mut ev.target.name,
-            "TargetDomainName" => &mut ev.target.domain,
-            "TargetUserSid" => &mut ev.target.sid,
-            "TargetSid" => &mut target_sid,
-            "WorkstationName" => &mut ev.workstation,
-            "Workstation" => &mut workstation,
-            "AuthenticationPackageName" => &mut ev.auth_package,
-            "PackageName" => &mut package,
-            "FailureReason" => &mut ev.failure_reason,
-            "LogonProcessName" => &mut ev.logon_process,
-            "ProcessName" => &mut ev.process_name,
-            "IpAddress" => &mut ev.ip_address,
-            "TargetServerName" => &mut ev.target_server,
-            code => {
-                let slot = match code {
-                    "LogonType" => &mut ev.logon_type,
-                    "Status" => &mut ev.status,
-                    "SubStatus" => &mut ev.sub_status,
-                    _ => continue,
-                };
-                if slot.is_none() {
-                    *slot = value.as_u32();
-                }
-                continue;
-            }
-        };
-        if slot.is_none() {
-            *slot = clean_text(value);
-        }
-    }
-    ev.target.sid = ev.target.sid.or(target_sid);
-    ev.workstation = ev.workstation.or(workstation);
-    ev.auth_package = ev.auth_package.or(package);
-    if raw.event_id == 4740 {
-        // 4740 puts the caller computer in TargetDomainName; the locked account belongs to the
-        // account database that logged the event, named by the subject's domain.
-        ev.workstation = ev.target.domain.take().or(ev.workstation);
-        ev.target.domain = ev.subject.domain.clone();
-    }
-    ev
-}
-
 /// Field names compared without case, spaces or underscores (`Exit code` = `ExitCode`).
-fn norm(name: &str) -> String {
+pub(crate) fn norm(name: &str) -> String {
     name.chars()
         .filter(|c| !matches!(c, ' ' | '_' | '-'))
         .flat_map(char::to_lowercase)
         .collect()
 }
 
-/// 0xCAA… (and 0x4AA…/0x8AA…) WAM/ADAL codes: facility bits 0xAA in the second and third nibble.
-fn is_caa_family(v: u32) -> bool {
-    (v >> 20) & 0xFF == 0xAA
-}
-
-static CODE_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|\s)Code:\s*([a-z][a-z_]*[a-z])\b").expect("static regex"));
-static UPN_LABELLED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)(?:user identity|upn|user ?name|login hint|logon user)\s*[:=]\s*([A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
-    )
-    .expect("static regex")
-});
-static UPN_ANY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-        .expect("static regex")
-});
-static CORRELATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)correlation\s*id\s*[:=]?\s*\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
-        .expect("static regex")
-});
-static OAUTH_WORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z][a-z_]{2,63}$").expect("static regex"));
-
-/// Names of AAD fields that carry a numeric code.
-const AAD_CODE_FIELDS: &[&str] = &[
-    "error",
-    "errorcode",
-    "result",
-    "status",
-    "value",
-    "hresult",
-    "statuscode",
-    "code",
-];
-
-fn is_upn(s: &str) -> bool {
-    UPN_ANY.find(s).is_some_and(|m| m.as_str() == s)
-}
-
-fn aad(raw: &RawEvent<'_>) -> AadEvent {
-    let mut ev = AadEvent {
-        event_id: raw.event_id,
-        level: raw.level,
-        user_sid: clean(raw.user_id.clone()),
-        ..AadEvent::default()
-    };
-    let mut texts: Vec<String> = Vec::new();
-    for (name, value) in &raw.data {
-        let n = norm(name);
-        let text = value.text();
-        let t = text.trim();
-        if AAD_CODE_FIELDS.contains(&n.as_str()) {
-            if let Some(v) = value.as_u32() {
-                if is_caa_family(v) {
-                    ev.error_code.get_or_insert(v);
-                } else if v & 0x8000_0000 != 0 {
-                    ev.status.get_or_insert(v);
-                }
-                continue;
-            }
-            if OAUTH_WORD.is_match(t) {
-                ev.oauth_error.get_or_insert_with(|| t.to_string());
-            }
-        }
-        if n.contains("correlationid") && ev.correlation_id.is_none() {
-            ev.correlation_id = clean(Some(Cow::Borrowed(t.trim_matches(['{', '}']))));
-        }
-        if matches!(
-            n.as_str(),
-            "useridentity" | "upn" | "username" | "user" | "userprincipalname" | "loginhint"
-        ) && is_upn(t)
-        {
-            ev.upn.get_or_insert_with(|| t.to_string());
-        }
-        if !value.is_number() && !t.is_empty() && t != "-" && codes::parse_status(t).is_none() {
-            texts.push(t.replace("\r\n", "\n"));
-        }
-    }
-    let joined = texts.join(" | ");
-    for t in &texts {
-        for v in codes::find_aadsts(t) {
-            if !ev.aadsts.contains(&v) {
-                ev.aadsts.push(v);
-            }
-        }
-    }
-    if ev.oauth_error.is_none() {
-        ev.oauth_error = CODE_LINE.captures(&joined).map(|c| c[1].to_string());
-    }
-    if ev.upn.is_none() {
-        ev.upn = UPN_LABELLED
-            .captures(&joined)
-            .map(|c| c[1].to_string())
-            .or_else(|| UPN_ANY.find(&joined).map(|m| m.as_str().to_string()));
-    }
-    if ev.correlation_id.is_none() {
-        ev.correlation_id = CORRELATION.captures(&joined).map(|c| c[1].to_string());
-    }
-    ev.text = joined;
-    ev
-}
-
-static DEBUG_ERROR_PHASE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\berror ?phase\b"?\s*[:=]\s*"?([A-Za-z0-9_-]+)"#).expect("static regex")
-});
-static DEBUG_TENANT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\btenant ?type\b"?\s*[:=]\s*"?([A-Za-z0-9_-]+)"#).expect("static regex")
-});
-static DEBUG_REG_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\bregistration ?type\b"?\s*[:=]\s*"?([A-Za-z0-9_-]+)"#).expect("static regex")
-});
-static EXIT_CODE_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:exit|error) ?code\s*[:=]\s*(0x[0-9a-f]{1,8}|-?[0-9]{1,10})\b")
-        .expect("static regex")
-});
-static SERVER_ERROR_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?im)\bserver ?error(?: ?code)?\s*:\s*([^\r\n|]*[^\s|])").expect("static regex")
-});
-
-const DEVICE_REG_CODE_FIELDS: &[&str] = &[
-    "exitcode",
-    "errorcode",
-    "hresult",
-    "status",
-    "result",
-    "error",
-    "returncode",
-];
-
-fn device_reg(raw: &RawEvent<'_>) -> DeviceRegEvent {
-    let mut ev = DeviceRegEvent {
-        event_id: raw.event_id,
-        level: raw.level,
-        ..DeviceRegEvent::default()
-    };
-    let mut hresult_like = None;
-    for (i, (name, value)) in raw.data.iter().enumerate() {
-        let n = norm(name);
-        let text = value.text();
-        let t = text.trim();
-        let shown = if name.is_empty() {
-            format!("%{}", i + 1)
-        } else {
-            name.to_string()
-        };
-        ev.fields.push((shown, t.to_string()));
-        if DEVICE_REG_CODE_FIELDS.contains(&n.as_str()) && ev.exit_code.is_none() {
-            ev.exit_code = value.as_u32();
-        }
-        if hresult_like.is_none() && (value.is_number() || t.starts_with("0x")) {
-            hresult_like = value.as_u32().filter(|v| v & 0x8000_0000 != 0);
-        }
-        let useful = !t.is_empty() && t != "-";
-        match n.as_str() {
-            "servererror" | "servererrorcode" if useful => {
-                ev.server_error.get_or_insert_with(|| t.to_string());
-            }
-            "errorphase" if useful => {
-                ev.error_phase.get_or_insert_with(|| t.to_string());
-            }
-            "tenanttype" if useful => {
-                ev.tenant_type.get_or_insert_with(|| t.to_string());
-            }
-            "registrationtype" if useful => {
-                ev.registration_type.get_or_insert_with(|| t.to_string());
-            }
-            _ => {}
-        }
-    }
-    if ev.exit_code.is_none() {
-        ev.exit_code = hresult_like;
-    }
-    // 304/305 carry the same facts inside their message-like text ("Debug Output").
-    for (_, value) in &raw.data {
-        if value.is_number() {
-            continue;
-        }
-        let s = value.text();
-        let grab = |re: &Regex| re.captures(&s).map(|c| c[1].to_string());
-        if ev.error_phase.is_none() {
-            ev.error_phase = grab(&DEBUG_ERROR_PHASE);
-        }
-        if ev.tenant_type.is_none() {
-            ev.tenant_type = grab(&DEBUG_TENANT_TYPE);
-        }
-        if ev.registration_type.is_none() {
-            ev.registration_type = grab(&DEBUG_REG_TYPE);
-        }
-        if ev.exit_code.is_none() {
-            ev.exit_code = grab(&EXIT_CODE_TEXT).and_then(|c| codes::parse_status(&c));
-        }
-        if ev.server_error.is_none() {
-            ev.server_error = grab(&SERVER_ERROR_TEXT).filter(|s| s != "-");
-        }
-    }
-    ev
-}
-
-/// The 1-based parameter that carries the error of each Service Control Manager event.
-fn service_error_param(event_id: u32) -> Option<usize> {
-    match event_id {
-        7000 | 7023 | 7024 => Some(2),
-        7038 => Some(3),
-        _ => None,
-    }
-}
-
-/// `%%1069` (an unresolved Win32 message insert) or a plain number.
-fn win32_insert(s: &str) -> Option<u32> {
-    let s = s.trim();
-    let digits = s.strip_prefix("%%").unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-fn mentions_pa_service(s: &str) -> bool {
-    let l = s.to_lowercase();
-    PA_SERVICE_MARKERS.iter().any(|m| l.contains(m))
-}
-
-fn service(raw: &RawEvent<'_>) -> Option<ServiceEvent> {
-    let values: Vec<Cow<'_, str>> = raw.data.iter().map(|(_, v)| v.text()).collect();
-    let text = values
-        .iter()
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .collect::<Vec<_>>()
-        .join(" | ");
-    if !mentions_pa_service(&text) {
-        return None;
-    }
-    let service = values
-        .iter()
-        .map(|v| v.trim())
-        .find(|v| mentions_pa_service(v))
-        .map(str::to_string)
-        .or_else(|| clean(raw.param(1).map(Value::text)));
-    let error_code = if raw.event_id == 7041 {
-        // 7041 has no error parameter: its message is ERROR_LOGON_TYPE_NOT_GRANTED's text.
-        Some(1385)
-    } else {
-        service_error_param(raw.event_id).and_then(|n| {
-            let v = raw.param(n)?;
-            match v {
-                Value::Str(_) | Value::Utf16(_) => win32_insert(&v.text()),
-                _ => v.as_u32(),
-            }
-        })
-    };
-    Some(ServiceEvent {
-        event_id: raw.event_id,
-        provider: clean(raw.provider.clone()),
-        service,
-        error_code,
-        text,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Loc;
+    use crate::sources::aad::CHANNEL as CHANNEL_AAD;
+    use crate::sources::device_registration::CHANNEL as CHANNEL_DEVICE_REG;
+    use crate::sources::security::SecurityEvent;
+    use crate::sources::service::{ServiceEvent, PROVIDER_SCM};
     use chrono::TimeZone;
     use std::sync::Arc;
 
@@ -1150,7 +789,13 @@ mod tests {
         assert_eq!(Value::Int(-5_000_000_000).as_u32(), None);
         assert_eq!(s("0xC000015B").as_u32(), Some(0xC000_015B));
         assert_eq!(s("text").as_u32(), None);
-        assert!(is_caa_family(0xCAA2_000C) && is_caa_family(0x4AA9_0010));
-        assert!(!is_caa_family(0xC000_006D) && !is_caa_family(0x801C_03F2));
+        assert!(
+            crate::sources::aad::is_caa_family(0xCAA2_000C)
+                && crate::sources::aad::is_caa_family(0x4AA9_0010)
+        );
+        assert!(
+            !crate::sources::aad::is_caa_family(0xC000_006D)
+                && !crate::sources::aad::is_caa_family(0x801C_03F2)
+        );
     }
 }

@@ -1,21 +1,12 @@
-//! Power Automate for desktop (PAD) agent and service logs: JSON lines, one object per line, as
-//! written under `%ProgramData%\Microsoft\Power Automate\Logs` and the per-user `Logs` folder.
-//!
-//! This module owns reading those files into [`PadLogEntry`] events: which entries are worth
-//! keeping (errors, run error codes, NTSTATUS details, session/logon/credential context), how
-//! non-JSON lines are tolerated (stack-trace continuations attach to the entry they follow), and
-//! the small text helpers the run-record reader shares (times, user names, error-code names).
-//!
-//! The line schema is third-party evidence (kb-causes.md c.2), not a Microsoft contract, so the
-//! reader is tolerant: several key spellings per field, unknown fields ignored, bad lines counted.
+//! Reading a PAD log: line by line into one reused buffer, routine lines checked with a
+//! pre-filter and their time read without allocating, kept entries built and handed to the sink
+//! in batches, non-JSON lines attached to the entry before them.
 
-use super::{Collect, EventSink, ReadCtx};
+use super::{PadLogEntry, TraceLevel};
 use crate::codes;
-use crate::model::{
-    Event, EventData, EventFilter, FileKind, FileReport, Loc, PadLogEntry, Parsed, Problem,
-    SourceRef, Time, TraceLevel,
-};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use crate::model::{EventFilter, FileKind, FileReport, Loc, Problem, SourceRef, Time};
+use crate::sources::text::{is_too_deep, user_from_text, LineProblems, TOO_DEEP};
+use crate::sources::{Collect, Event, EventData, EventSink, Parsed, ReadCtx};
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -24,55 +15,12 @@ use std::sync::OnceLock;
 
 /// Longest line read; longer lines are skipped (read and discarded without being stored).
 pub const MAX_LINE_BYTES: usize = 1 << 20;
-/// Individual line problems listed per file; the rest are summed up in one problem.
-pub const MAX_LINE_PROBLEMS: usize = 20;
 /// Continuation text (stack traces) attached to one entry at most.
 const MAX_CONTINUATION_BYTES: usize = 64 * 1024;
 /// A UTF-16 log has to be decoded as a whole; this bounds how much of it is read.
 const MAX_UTF16_BYTES: u64 = 256 << 20;
 
 const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
-
-/// True when the start of a file looks like a PAD JSON-lines log: among the first non-empty
-/// lines, at least one JSON object carries a timestamp key (`eventTimestamp`, or
-/// `timestamp`/`time` of other schema generations) together with level/component/message-like
-/// keys, and such lines are at least half of the JSON-looking lines. Non-JSON lines (banners,
-/// stack traces) do not count against it. `head` may end in the middle of a line.
-pub fn looks_like_padlog(head: &str) -> bool {
-    let head = head.trim_start_matches('\u{feff}');
-    let mut json = 0usize;
-    let mut pad = 0usize;
-    for line in head
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(50)
-    {
-        if line.starts_with('{') {
-            json += 1;
-            if is_pad_line(line) {
-                pad += 1;
-            }
-        }
-    }
-    pad > 0 && pad * 2 >= json
-}
-
-fn is_pad_line(line: &str) -> bool {
-    let has = |keys: &[&str]| keys.iter().any(|k| line.contains(k));
-    let level = has(&["\"traceLevel\"", "\"level\"", "\"Level\"", "\"@l\""]);
-    let other = has(&[
-        "\"component\"",
-        "\"operationName\"",
-        "\"eventType\"",
-        "\"message\"",
-        "\"@m\"",
-    ]);
-    if line.contains("\"eventTimestamp\"") {
-        return level || other;
-    }
-    has(&["\"timestamp\"", "\"Timestamp\"", "\"time\"", "\"@t\""]) && level && other
-}
 
 /// Read a PAD JSON-lines log. Never fails: unreadable lines are counted in the report.
 ///
@@ -126,7 +74,7 @@ pub fn read_padlog_to<R: BufRead>(mut r: R, ctx: &ReadCtx, sink: &dyn EventSink)
                 format!("UTF-16 log larger than {MAX_UTF16_BYTES} bytes: only the start was read"),
             ));
         }
-        let decoded = super::text::decode(&bytes);
+        let decoded = crate::sources::text::decode(&bytes);
         if decoded.had_errors {
             parsed.report.problems.push(Problem::new(
                 "decode",
@@ -335,7 +283,7 @@ fn attach_continuation(event: &mut Event, line: &str, budget: &mut usize) {
         entry.message.push_str(&line[..end]);
         *budget = budget.saturating_sub(end + 1);
     }
-    for code in find_run_error_names(line) {
+    for code in codes::find_run_error_names(line) {
         if !entry.error_codes.iter().any(|c| c == code) {
             entry.error_codes.push(code.to_string());
         }
@@ -350,7 +298,7 @@ fn attach_continuation(event: &mut Event, line: &str, budget: &mut usize) {
     }
 }
 
-enum LineRead {
+pub(super) enum LineRead {
     Eof,
     Line { newline: bool },
     TooLong { len: u64 },
@@ -358,7 +306,11 @@ enum LineRead {
 
 /// Read one line into `buf` (cleared first), storing at most `cap` bytes of it: a longer line is
 /// consumed to its end without being stored, so memory stays bounded by `cap`.
-fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, cap: usize) -> io::Result<LineRead> {
+pub(super) fn next_line<R: BufRead>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> io::Result<LineRead> {
     buf.clear();
     let mut total = 0u64;
     let mut too_long = false;
@@ -399,44 +351,6 @@ fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, cap: usize) -> io::Result
             } else {
                 LineRead::Line { newline: true }
             });
-        }
-    }
-}
-
-/// Caps the problems listed for one file; the rest are summed up by [`LineProblems::finish`].
-pub(crate) struct LineProblems {
-    listed: usize,
-    more: u64,
-    kind: &'static str,
-    noun: &'static str,
-}
-
-impl LineProblems {
-    pub(crate) fn new(kind: &'static str, noun: &'static str) -> Self {
-        LineProblems {
-            listed: 0,
-            more: 0,
-            kind,
-            noun,
-        }
-    }
-
-    pub(crate) fn push(&mut self, report: &mut FileReport, p: Problem) {
-        if self.listed < MAX_LINE_PROBLEMS {
-            report.problems.push(p);
-            self.listed += 1;
-        } else {
-            self.more += 1;
-        }
-    }
-
-    pub(crate) fn finish(self, report: &mut FileReport) {
-        if self.more > 0 {
-            report.problems.push(Problem::new(
-                self.kind,
-                None,
-                format!("{} more {} not listed", self.more, self.noun),
-            ));
         }
     }
 }
@@ -487,7 +401,7 @@ impl TimeOnly<'_> {
 fn first_time(keys: [&Option<Text>; 5]) -> Option<Time> {
     keys.into_iter()
         .flatten()
-        .find_map(|v| v.as_str().and_then(parse_iso_time))
+        .find_map(|v| v.as_str().and_then(crate::time::parse_utc))
 }
 
 /// A JSON value read only for its text, as `Value::as_str` would see it: a string (borrowed
@@ -636,12 +550,6 @@ fn parse_entry(line: &str, filter: &EventFilter) -> Result<ParsedLine, serde_jso
     })
 }
 
-/// serde_json's answer to JSON nested deeper than its recursion limit (128 levels).
-pub(crate) fn is_too_deep(e: &serde_json::Error) -> bool {
-    e.classify() == serde_json::error::Category::Syntax
-        && e.to_string().starts_with("recursion limit exceeded")
-}
-
 /// True when `line` (valid JSON) nests containers as deep as serde_json refuses to build: its
 /// recursion limit counts the outermost object, and fails on the 128th level.
 fn nests_too_deep(line: &str) -> bool {
@@ -672,9 +580,6 @@ fn nests_too_deep(line: &str) -> bool {
     }
     false
 }
-
-/// How JSON nesting past serde_json's recursion limit is described in problems.
-pub(crate) const TOO_DEEP: &str = "JSON nested more than 128 levels deep";
 
 impl Head<'_> {
     /// The fields read, as the object `build_entry` takes.
@@ -720,9 +625,9 @@ impl Head<'_> {
             .into_iter()
             .flatten()
             .find_map(Text::as_str)
-            .and_then(parse_level);
+            .and_then(TraceLevel::parse);
         if level.is_some_and(|l| l >= TraceLevel::Warning)
-            || !find_run_error_names(raw).is_empty()
+            || !codes::find_run_error_names(raw).is_empty()
             || !ntstatus_in(raw).is_empty()
         {
             return true;
@@ -800,13 +705,13 @@ fn build_entry(obj: &Map<String, Value>, raw: &str) -> PadLogEntry {
         .or_else(|| data.and_then(|d| str_of(d, &["machineName", "computerName"])))
         .or_else(|| str_of(obj, &["machineName", "computerName"]));
     PadLogEntry {
-        level: top(LEVEL_KEYS).as_deref().and_then(parse_level),
+        level: top(LEVEL_KEYS).as_deref().and_then(TraceLevel::parse),
         component: top(&["component", "Component"]),
         operation: top(&["operationName", "OperationName"]),
         event_type: top(&["eventType", "EventType", "event"]),
         correlation_id: top(&["correlationId", "CorrelationId"])
             .or_else(|| data.and_then(|d| str_of(d, &["correlationId"]))),
-        error_codes: find_run_error_names(raw)
+        error_codes: codes::find_run_error_names(raw)
             .into_iter()
             .map(str::to_string)
             .collect(),
@@ -840,18 +745,6 @@ fn bool_of(v: Option<&Value>) -> Option<bool> {
     }
 }
 
-/// `Info`, `Error`, ... in any case, plus the names other loggers use (`Warn`, `Fatal`, `Debug`).
-pub fn parse_level(s: &str) -> Option<TraceLevel> {
-    Some(match s.trim().to_ascii_lowercase().as_str() {
-        "verbose" | "debug" | "trace" => TraceLevel::Verbose,
-        "info" | "information" | "informational" => TraceLevel::Info,
-        "warning" | "warn" => TraceLevel::Warning,
-        "error" => TraceLevel::Error,
-        "critical" | "fatal" => TraceLevel::Critical,
-        _ => return None,
-    })
-}
-
 fn about_logon(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
     [
@@ -866,29 +759,6 @@ fn about_logon(text: &str) -> bool {
     ]
     .iter()
     .any(|w| t.contains(w))
-}
-
-/// The names of [`codes::PAD_RUN_ERRORS`] found in `text` as whole words (case-sensitive), in
-/// table order, each once.
-pub fn find_run_error_names(text: &str) -> Vec<&'static str> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        let names: Vec<String> = codes::PAD_RUN_ERRORS
-            .iter()
-            .map(|(n, _)| regex::escape(n))
-            .collect();
-        Regex::new(&format!(r"\b(?:{})\b", names.join("|"))).expect("static code-name pattern")
-    });
-    let mut found: Vec<&str> = re.find_iter(text).map(|m| m.as_str()).collect();
-    if found.is_empty() {
-        return Vec::new();
-    }
-    found.dedup();
-    codes::PAD_RUN_ERRORS
-        .iter()
-        .map(|(n, _)| *n)
-        .filter(|n| found.contains(n))
-        .collect()
 }
 
 /// [`codes::find_ntstatus`] behind a cheap gate: every form it accepts starts with `0x` or `-1`.
@@ -916,7 +786,7 @@ fn user_from_fields(obj: &Map<String, Value>) -> Option<String> {
         for (k, v) in obj {
             if let Value::String(s) = v {
                 if USER_KEYS.iter().any(|u| k.eq_ignore_ascii_case(u)) {
-                    if let Some(u) = clean_user(s) {
+                    if let Some(u) = crate::sources::text::clean_user(s) {
                         return Some(u);
                     }
                 }
@@ -930,156 +800,4 @@ fn user_from_fields(obj: &Map<String, Value>) -> Option<String> {
             .find_map(|o| walk(o, depth - 1))
     }
     walk(obj, 3)
-}
-
-/// A user named in free text. Accepted patterns (the word `user` is matched in any case, and
-/// `username` / `user name` work wherever `user` does):
-/// 1. quoted after `user`: `user 'CONTOSO\alice'`, `user "alice@contoso.com"`, `user: 'x'`;
-/// 2. key/value: `user=CONTOSO\alice`, `UserName: alice` (up to the next space or quote);
-/// 3. unquoted after `user` when the token is qualified (contains `\` or `@`):
-///    `for user alice@contoso.com`, `as user CONTOSO\alice`.
-///
-/// Trailing `.`, `,`, `:` and `;` are dropped; `null`, `-` and empty values are not users.
-pub fn user_from_text(text: &str) -> Option<String> {
-    static RES: OnceLock<Vec<Regex>> = OnceLock::new();
-    let res = RES.get_or_init(|| {
-        [
-            r#"(?i)\buser(?:\s?name)?\s*[:=]?\s*['"‘’“”]([^'"‘’“”\r\n]{1,256})['"‘’“”]"#,
-            r#"(?i)\buser(?:\s?name)?\s*[:=]\s*([^\s'",;()\[\]{}]{1,256})"#,
-            r#"(?i)\buser(?:\s?name)?\s+([^\s'",;()\[\]{}]*[@\\][^\s'",;()\[\]{}]*)"#,
-        ]
-        .iter()
-        .map(|p| Regex::new(p).expect("static user pattern"))
-        .collect()
-    });
-    res.iter().find_map(|re| {
-        re.captures_iter(text)
-            .find_map(|c| c.get(1).and_then(|m| clean_user(m.as_str())))
-    })
-}
-
-fn clean_user(s: &str) -> Option<String> {
-    let s = s.trim().trim_end_matches(['.', ',', ':', ';']).trim();
-    if s.is_empty()
-        || s == "-"
-        || s.eq_ignore_ascii_case("null")
-        || s.eq_ignore_ascii_case("(null)")
-    {
-        return None;
-    }
-    Some(s.to_string())
-}
-
-/// ISO-8601 time: `2025-06-02T13:17:22Z`, with an offset (`+02:00`, `+0200`), 0 to 9 fraction
-/// digits (.NET writes 7), `T` or a space between date and time. A time without any offset is
-/// taken as UTC (PAD writes UTC; a local-time writer would be off by the zone).
-pub fn parse_iso_time(s: &str) -> Option<Time> {
-    let s = s.trim();
-    if s.len() < 10 || !s.as_bytes()[0].is_ascii_digit() {
-        return None;
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
-        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
-            return Some(t.with_timezone(&Utc));
-        }
-    }
-    let naive = s.trim_end_matches(" UTC");
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(naive, fmt) {
-            return Some(t.and_utc());
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn parses_iso_times_of_every_precision() {
-        let base = Utc.with_ymd_and_hms(2025, 6, 2, 13, 17, 22).unwrap();
-        assert_eq!(parse_iso_time("2025-06-02T13:17:22Z"), Some(base));
-        assert_eq!(parse_iso_time("2025-06-02T15:17:22+02:00"), Some(base));
-        assert_eq!(parse_iso_time("2025-06-02T15:17:22+0200"), Some(base));
-        assert_eq!(parse_iso_time("2025-06-02 13:17:22"), Some(base));
-        let t = parse_iso_time("2025-06-02T13:17:22.1234567Z").unwrap();
-        assert_eq!(t.timestamp_subsec_nanos(), 123_456_700);
-        let t = parse_iso_time("2025-06-02T13:17:22.1234567-05:00").unwrap();
-        assert_eq!(t.timestamp(), base.timestamp() + 5 * 3600);
-        assert_eq!(
-            parse_iso_time("2025-06-02T13:17:22.5"),
-            Some(base + chrono::Duration::milliseconds(500))
-        );
-        assert_eq!(parse_iso_time("yesterday"), None);
-        assert_eq!(parse_iso_time("2025-13-45T99:00:00Z"), None);
-    }
-
-    #[test]
-    fn finds_users_in_text() {
-        assert_eq!(
-            user_from_text("Logon failed for user 'CONTOSO\\alice' (type 10)").as_deref(),
-            Some("CONTOSO\\alice")
-        );
-        assert_eq!(
-            user_from_text("Creating session for user alice@contoso.com.").as_deref(),
-            Some("alice@contoso.com")
-        );
-        assert_eq!(
-            user_from_text("Running as user CONTOSO\\svc-rpa").as_deref(),
-            Some("CONTOSO\\svc-rpa")
-        );
-        assert_eq!(
-            user_from_text("UserName=bob@fabrikam.com; domain joined").as_deref(),
-            Some("bob@fabrikam.com")
-        );
-        assert_eq!(user_from_text("the user cannot log on"), None);
-        assert_eq!(user_from_text("sessionUserName is empty"), None);
-        assert_eq!(user_from_text("user 'null'"), None);
-    }
-
-    #[test]
-    fn finds_code_names_as_whole_words() {
-        assert_eq!(
-            find_run_error_names("code WindowsIdentityIncorrect; MSEntraLogonFailure."),
-            vec!["WindowsIdentityIncorrect", "MSEntraLogonFailure"]
-        );
-        assert!(find_run_error_names("NotWindowsIdentityIncorrectX").is_empty());
-        assert!(find_run_error_names("windowsidentityincorrect").is_empty());
-    }
-
-    #[test]
-    fn capped_line_reader_discards_long_lines() {
-        let data = format!("short\n{}\nafter", "x".repeat(100));
-        let mut r = io::BufReader::with_capacity(16, data.as_bytes());
-        let mut buf = Vec::new();
-        assert!(matches!(
-            next_line(&mut r, &mut buf, 10).unwrap(),
-            LineRead::Line { newline: true }
-        ));
-        assert_eq!(buf, b"short\n");
-        assert!(matches!(
-            next_line(&mut r, &mut buf, 10).unwrap(),
-            LineRead::TooLong { len: 100 }
-        ));
-        assert!(buf.capacity() <= 32);
-        assert!(matches!(
-            next_line(&mut r, &mut buf, 10).unwrap(),
-            LineRead::Line { newline: false }
-        ));
-        assert_eq!(buf, b"after");
-        assert!(matches!(
-            next_line(&mut r, &mut buf, 10).unwrap(),
-            LineRead::Eof
-        ));
-    }
 }

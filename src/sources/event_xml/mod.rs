@@ -8,8 +8,8 @@
 //! are read. Events feed the same [`windows_event`](super::windows_event) mapper as EVTX.
 
 use super::windows_event::{self as we, RawEvent, Value};
-use super::{Collect, EventSink, ReadCtx};
-use crate::model::{FileKind, FileReport, Loc, Parsed, Problem, SourceRef, Time};
+use super::{Collect, EventSink, Format, Parsed, ReadCtx};
+use crate::model::{FileKind, FileReport, Loc, Problem, SourceRef, Time};
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 use quick_xml::{Reader, XmlVersion};
 use std::borrow::Cow;
@@ -77,7 +77,7 @@ struct ExportReader<'c> {
     ctx: &'c ReadCtx<'c>,
     report: FileReport,
     /// Kept events not yet handed to the sink.
-    events: Vec<crate::model::Event>,
+    events: Vec<super::Event>,
     sink: &'c dyn EventSink,
     batch: u64,
     problems: Vec<Problem>,
@@ -359,19 +359,6 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
     Ok(None)
 }
 
-/// `2021-05-20T12:49:52.3157890Z` (any fraction length; a missing zone means UTC).
-fn parse_time(s: &str) -> Option<Time> {
-    let s = s.trim();
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&chrono::Utc));
-    }
-    let naive = s.trim_end_matches('Z');
-    chrono::NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M:%S%.f")
-        .or_else(|_| chrono::NaiveDateTime::parse_from_str(naive, "%Y-%m-%d %H:%M:%S%.f"))
-        .ok()
-        .map(|n| n.and_utc())
-}
-
 /// The fields of one `<Event>` element.
 #[derive(Default)]
 struct Fields {
@@ -505,7 +492,9 @@ fn open_elem(
         (["Event", "System"], "Security") => f.user_id = attr(e, "UserID")?,
         (["Event", "System"], "TimeCreated") => {
             if let Some(t) = attr(e, "SystemTime")? {
-                f.time = Some(parse_time(&t).ok_or_else(|| format!("bad SystemTime {t:?}"))?);
+                f.time = Some(
+                    crate::time::parse_utc(&t).ok_or_else(|| format!("bad SystemTime {t:?}"))?,
+                );
             }
         }
         (["Event", "EventData"], "Data") => *data_name = attr(e, "Name")?,
@@ -618,254 +607,47 @@ impl<R: BufRead> BufRead for Utf16Reader<R> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{EventData, EventFilter};
+/// Event Viewer "Save as XML" and `wevtutil qe /f:xml` exports.
+pub struct EventXml;
 
-    fn read(bytes: &[u8]) -> Parsed {
-        let filter = EventFilter::all();
-        let ctx = ReadCtx {
-            file: Arc::from("Security.xml"),
-            size: bytes.len() as u64,
-            mtime: None,
-            filter: &filter,
-            threads: 1,
-        };
-        read_event_xml(bytes, &ctx)
+impl Format for EventXml {
+    const KIND: FileKind = FileKind::EventXml;
+
+    fn detect_text(text: &str) -> bool {
+        looks_like_event_xml(text)
     }
 
-    const NS: &str = "http://schemas.microsoft.com/win/2004/08/events/event";
-
-    fn event_4625(record: u64, time: &str) -> String {
-        format!(
-            r#"<Event xmlns="{NS}"><System><Provider Name="Microsoft-Windows-Security-Auditing" Guid="{{54849625-5478-4994-A5BA-3E3B0328C30D}}"/><EventID>4625</EventID><Version>0</Version><Level>0</Level><Task>12544</Task><Opcode>0</Opcode><Keywords>0x8010000000000000</Keywords><TimeCreated SystemTime="{time}"/><EventRecordID>{record}</EventRecordID><Correlation/><Execution ProcessID="576" ThreadID="108"/><Channel>Security</Channel><Computer>RPA-VM01.contoso.com</Computer><Security/></System><EventData><Data Name="SubjectUserSid">S-1-5-18</Data><Data Name="SubjectUserName">RPA-VM01$</Data><Data Name="SubjectDomainName">CONTOSO</Data><Data Name="TargetUserSid">S-1-0-0</Data><Data Name="TargetUserName">svc-rpa</Data><Data Name="TargetDomainName">CONTOSO</Data><Data Name="Status">0xc000006d</Data><Data Name="FailureReason">%%2313</Data><Data Name="SubStatus">0xc000006a</Data><Data Name="LogonType">10</Data><Data Name="LogonProcessName">User32 </Data><Data Name="AuthenticationPackageName">Negotiate</Data><Data Name="WorkstationName">RPA-VM01</Data><Data Name="ProcessName">C:\Windows\System32\svchost.exe</Data><Data Name="IpAddress">127.0.0.1</Data></EventData></Event>"#
-        )
-    }
-
-    fn event_4624(record: u64) -> String {
-        format!(
-            r#"<Event xmlns="{NS}"><System><Provider Name="Microsoft-Windows-Security-Auditing"/><EventID>4624</EventID><TimeCreated SystemTime="2025-06-02T13:18:00.1234567Z"/><EventRecordID>{record}</EventRecordID><Channel>Security</Channel><Computer>RPA-VM01</Computer></System><EventData><Data Name="TargetUserName">svc-rpa</Data><Data Name="LogonType">2</Data></EventData></Event>"#
-        )
-    }
-
-    #[test]
-    fn wevtutil_shape_concatenated_events() {
-        let xml = format!(
-            "{}\r\n{}\r\n",
-            event_4625(1861987, "2025-06-02T13:17:05.3157890Z"),
-            event_4624(1861988)
-        );
-        let p = read(xml.as_bytes());
-        assert_eq!(p.report.records, 2);
-        assert_eq!(p.report.errors, 0);
-        assert_eq!(p.report.kept, 2);
-        assert_eq!(p.report.channels, vec!["Security".to_string()]);
-        assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
-        let ev = &p.events[0];
-        assert_eq!(ev.source.loc, Loc::Record(1861987));
-        assert_eq!(ev.time.to_rfc3339(), "2025-06-02T13:17:05.315789+00:00");
-        let EventData::Security(s) = &ev.data else {
-            panic!()
-        };
-        assert_eq!(s.status, Some(0xC000_006D));
-        assert_eq!(s.sub_status, Some(0xC000_006A));
-        assert_eq!(s.logon_type, Some(10));
-        assert_eq!(s.logon_process.as_deref(), Some("User32"));
-        assert_eq!(s.target.name.as_deref(), Some("svc-rpa"));
-        assert_eq!(s.target.sid, None);
-    }
-
-    fn save_as_xml_export() -> String {
-        format!(
-            concat!(
-                "<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"yes\"?>\r\n<Events>\r\n",
-                "{}\r\n",
-                // An AAD 1098 with its RenderingInfo (whose Level/Channel must not be read).
-                "<Event xmlns=\"{ns}\"><System><Provider Name=\"Microsoft-Windows-AAD\" Guid=\"{{4de9bc9c-b27a-43c9-8994-0915f1a5e24f}}\"/><EventID>1098</EventID><Level>2</Level>",
-                "<TimeCreated SystemTime=\"2025-06-02T13:17:04.0000000Z\"/><EventRecordID>77</EventRecordID><Channel>Microsoft-Windows-AAD/Operational</Channel><Computer>RPA-VM01</Computer>",
-                "<Security UserID=\"S-1-12-1-1-2-3-4\"/></System><EventData><Data Name=\"Error\">0xcaa2000c</Data><Data Name=\"ErrorMessage\">The request requires user interaction.</Data>",
-                "<Data Name=\"AdditionalInformation\">Code: interaction_required&#13;\nDescription: AADSTS50076: Due to a configuration change &amp; more.&#13;\nCorrelation ID: 6e1c0a2b-3f4d-4c5e-8a9b-0c1d2e3f4a5b</Data></EventData>",
-                "<RenderingInfo Culture=\"en-US\"><Message>Error: 0xCAA2000C</Message><Level>Warning</Level><Channel>Other</Channel></RenderingInfo></Event>\r\n",
-                // User Device Registration 304 and a System 7000 about the PAD service.
-                "<Event xmlns=\"{ns}\"><System><Provider Name=\"Microsoft-Windows-User Device Registration\"/><EventID>304</EventID><Level>2</Level><TimeCreated SystemTime=\"2025-06-02T10:00:00Z\"/><EventRecordID>5</EventRecordID>",
-                "<Channel>Microsoft-Windows-User Device Registration/Admin</Channel><Computer>RPA-VM01</Computer></System><EventData><Data Name=\"ExitCode\">0x801c03f2</Data><Data Name=\"ServerErrorCode\">DirectoryError</Data>",
-                "<Data Name=\"DebugOutput\">joinMode: Join\ndrsInstance: azure\nregistrationType: sync\ntenantType: Managed\nerrorPhase: join</Data></EventData></Event>\r\n",
-                "<Event xmlns=\"{ns}\"><System><Provider Name=\"Service Control Manager\" EventSourceName=\"Service Control Manager\"/><EventID Qualifiers=\"49152\">7000</EventID><Level>2</Level><TimeCreated SystemTime=\"2025-06-02T09:00:00.000000000Z\"/>",
-                "<EventRecordID>900</EventRecordID><Channel>System</Channel><Computer>RPA-VM01</Computer></System><EventData><Data Name=\"param1\">Power Automate service</Data><Data Name=\"param2\">%%1069</Data></EventData></Event>\r\n",
-                // An ignored System event.
-                "<Event xmlns=\"{ns}\"><System><Provider Name=\"Service Control Manager\"/><EventID>7036</EventID><TimeCreated SystemTime=\"2025-06-02T09:00:01Z\"/><EventRecordID>901</EventRecordID><Channel>System</Channel></System><EventData><Data Name=\"param1\">Spooler</Data></EventData></Event>\r\n",
-                "</Events>\r\n"
-            ),
-            event_4625(10, "2025-06-02T13:17:05Z"),
-            ns = NS
-        )
-    }
-
-    #[test]
-    fn save_as_xml_shape_with_all_families() {
-        let p = read(save_as_xml_export().as_bytes());
-        assert_eq!(p.report.records, 5, "{:?}", p.report.problems);
-        assert_eq!(p.report.errors, 0);
-        assert_eq!(p.report.kept, 4);
-        assert_eq!(p.report.ignored, 1);
-        assert_eq!(p.report.channels.len(), 4);
-        assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
-        let aad = p
-            .events
-            .iter()
-            .find_map(|e| match &e.data {
-                EventData::Aad(a) => Some(a),
-                _ => None,
-            })
-            .unwrap();
-        assert_eq!(aad.error_code, Some(0xCAA2_000C));
-        assert_eq!(aad.level, Some(2), "System/Level, not RenderingInfo/Level");
-        assert_eq!(aad.oauth_error.as_deref(), Some("interaction_required"));
-        assert_eq!(aad.aadsts, vec![50076]);
-        assert_eq!(aad.user_sid.as_deref(), Some("S-1-12-1-1-2-3-4"));
-        assert_eq!(
-            aad.correlation_id.as_deref(),
-            Some("6e1c0a2b-3f4d-4c5e-8a9b-0c1d2e3f4a5b")
-        );
-        assert!(aad.text.contains("configuration change & more."));
-        let udr = p
-            .events
-            .iter()
-            .find_map(|e| match &e.data {
-                EventData::DeviceRegistration(d) => Some(d),
-                _ => None,
-            })
-            .unwrap();
-        assert_eq!(udr.exit_code, Some(0x801C_03F2));
-        assert_eq!(udr.server_error.as_deref(), Some("DirectoryError"));
-        assert_eq!(udr.error_phase.as_deref(), Some("join"));
-        assert_eq!(udr.registration_type.as_deref(), Some("sync"));
-        let svc = p
-            .events
-            .iter()
-            .find_map(|e| match &e.data {
-                EventData::Service(s) => Some((e, s)),
-                _ => None,
-            })
-            .unwrap();
-        assert_eq!(svc.1.error_code, Some(1069));
-        assert_eq!(svc.0.source.loc, Loc::Record(900));
-    }
-
-    #[test]
-    fn utf16_with_bom_both_byte_orders() {
-        let xml = save_as_xml_export();
-        let mut le = vec![0xFF, 0xFE];
-        let mut be = vec![0xFE, 0xFF];
-        for u in xml.encode_utf16() {
-            le.extend_from_slice(&u.to_le_bytes());
-            be.extend_from_slice(&u.to_be_bytes());
-        }
-        for bytes in [le.clone(), be, le[2..].to_vec()] {
-            let p = read(&bytes);
-            assert_eq!(p.report.records, 5, "{:?}", p.report.problems);
-            assert_eq!(p.report.kept, 4);
-            assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
-        }
-        // UTF-8 with a BOM.
-        let mut bom = vec![0xEF, 0xBB, 0xBF];
-        bom.extend_from_slice(xml.as_bytes());
-        assert_eq!(read(&bom).report.kept, 4);
-    }
-
-    #[test]
-    fn malformed_event_in_the_middle_is_counted_with_its_line() {
-        let bad = event_4625(2, "2025-06-02T13:17:05Z").replace("</EventID>", "</EventIDX>");
-        let xml = format!(
-            "{}\n{}\n{}\n",
-            event_4625(1, "2025-06-02T13:17:05Z"),
-            bad,
-            event_4624(3)
-        );
-        let p = read(xml.as_bytes());
-        assert_eq!(p.report.records, 2);
-        assert_eq!(p.report.errors, 1);
-        assert_eq!(p.report.kept, 2);
-        assert_eq!(p.report.problems.len(), 1);
-        assert_eq!(p.report.problems[0].kind, "bad_record");
-        assert_eq!(p.report.problems[0].at.as_deref(), Some("line 2"));
-
-        // An event never closed before the next one, and one cut off by the end of the file.
-        let xml = format!(
-            "<Events>\n{}\n<Event xmlns=\"{NS}\"><System>\n{}\n<Event><System><EventID>1",
-            event_4624(1),
-            event_4624(2)
-        );
-        let p = read(xml.as_bytes());
-        assert_eq!(p.report.records, 2);
-        assert_eq!(p.report.errors, 2);
-        let at: Vec<_> = p
-            .report
-            .problems
-            .iter()
-            .map(|p| (p.kind.as_str(), p.at.as_deref()))
-            .collect();
-        assert_eq!(
-            at,
-            vec![
-                ("bad_record", Some("line 3")),
-                ("truncated", Some("line 5"))
-            ]
-        );
-    }
-
-    #[test]
-    fn events_stream_in_small_reads() {
-        // A reader that hands out 7 bytes at a time, so tags straddle reads.
-        struct Slow<'a>(&'a [u8]);
-        impl Read for Slow<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let n = buf.len().min(7).min(self.0.len());
-                buf[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
-        let xml = save_as_xml_export();
-        let filter = EventFilter::all();
-        let ctx = ReadCtx {
-            file: Arc::from("x.xml"),
-            size: 0,
-            mtime: None,
-            filter: &filter,
-            threads: 1,
-        };
-        let p = read_event_xml(io::BufReader::with_capacity(7, Slow(xml.as_bytes())), &ctx);
-        assert_eq!(p.report.records, 5, "{:?}", p.report.problems);
-        assert_eq!(p.report.kept, 4);
-    }
-
-    #[test]
-    fn time_filter_and_garbage() {
-        let xml = save_as_xml_export();
-        let t = |s: &str| parse_time(s).unwrap();
-        let filter = EventFilter {
-            ranges: Some(vec![(t("2025-06-02T13:00:00Z"), t("2025-06-02T14:00:00Z"))]),
-        };
-        let ctx = ReadCtx {
-            file: Arc::from("x.xml"),
-            size: 0,
-            mtime: None,
-            filter: &filter,
-            threads: 1,
-        };
-        let p = read_event_xml(xml.as_bytes(), &ctx);
-        assert_eq!(p.report.records, 5);
-        assert_eq!(p.report.kept, 2, "only the 13:17 events");
-        assert_eq!(p.report.ignored, 3);
-
-        let p = read(b"this is not xml at all\n");
-        assert_eq!(p.report.records, 0);
-        assert_eq!(p.report.problems[0].kind, "unrecognised");
-        let p = read(b"");
-        assert_eq!(p.report.records, 0);
-        let p = read(&[0xFF, 0xFE, 0x00, 0xD8, b'<', 0]);
-        assert_eq!(p.report.records, 0);
+    fn read(r: Box<dyn Read + Send + '_>, ctx: &ReadCtx, sink: &dyn EventSink) -> Parsed {
+        read_event_xml_to(std::io::BufReader::new(r), ctx, sink)
     }
 }
+
+/// Event Viewer "Save As XML" (`<Events>` root) or `wevtutil qe /f:xml` (bare `<Event xmlns=`),
+/// after an optional BOM, XML declaration, comments and blank space.
+pub fn looks_like_event_xml(text: &str) -> bool {
+    let mut t = text.trim_start();
+    loop {
+        let (open, close) = if t.starts_with("<?") {
+            ("<?", "?>")
+        } else if t.starts_with("<!--") {
+            ("<!--", "-->")
+        } else {
+            break;
+        };
+        match t[open.len()..].find(close) {
+            Some(end) => t = t[open.len() + end + close.len()..].trim_start(),
+            None => return false,
+        }
+    }
+    if let Some(rest) = t.strip_prefix("<Events") {
+        return rest.starts_with(|c: char| c == '>' || c.is_whitespace());
+    }
+    if let Some(rest) = t.strip_prefix("<Event") {
+        return rest.starts_with(|c: char| c.is_whitespace())
+            && rest.trim_start().starts_with("xmlns");
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests;

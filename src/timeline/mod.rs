@@ -1,0 +1,177 @@
+//! The timeline stage: reads a bundle's inputs in parallel through their sources (`read`) and
+//! puts every kept event in UTC order, by time, then file, then position: in memory ([`read`],
+//! for `analyze`, which keeps only the minutes around each run), or rendered line by line as the
+//! events are read and sorted in bounded memory ([`write_sorted`], for `timeline`; see the
+//! `sorted` module).
+
+mod progress;
+mod read;
+mod sorted;
+
+pub use read::{read_input, read_input_to};
+
+use crate::bundle::Bundle;
+use crate::model::{EventFilter, FileKind, FileReport, Loc, Time};
+use crate::sources::{self, Event};
+use rayon::prelude::*;
+use read::{assemble, read_pass};
+use std::io::{self, Write};
+
+/// Everything read from a bundle.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    /// Kept events, ordered by time, then file, then position.
+    pub events: Vec<Event>,
+    pub snapshots: Vec<sources::dsregcmd::DsregSnapshot>,
+    /// One report per input read, plus the bundle's skipped files.
+    pub files: Vec<FileReport>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// Draw a progress bar on stderr (callers pass true only when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// Which inputs a pass reads. `analyze` reads the small text sources first to find the runs,
+/// then the event logs with a time filter around them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    All,
+    TextOnly,
+    EventLogsOnly,
+}
+
+impl Pass {
+    fn wants(self, kind: FileKind) -> bool {
+        let event_log = sources::registry::is_event_log(kind);
+        match self {
+            Pass::All => true,
+            Pass::TextOnly => !event_log,
+            Pass::EventLogsOnly => event_log,
+        }
+    }
+}
+
+/// Read the inputs a pass selects, in parallel, and merge them in memory. For callers that keep
+/// few events (`analyze` reads the event logs through a time filter); `timeline` output goes
+/// through [`write_sorted`] instead.
+pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions) -> Timeline {
+    let parsed = read_pass(bundle, pass, opts, |_, input| {
+        let sink = sources::Collect::default();
+        let mut p = read_input_to(input, filter, opts.threads, &sink);
+        p.events = sink.into_events();
+        p
+    });
+    let mut tl = assemble(bundle, pass, parsed);
+    sort_events(&mut tl.events);
+    tl
+}
+
+/// Renders one event as one output line, newline included, appended to the buffer.
+pub type RenderLine<'a> = &'a (dyn Fn(&Event, &mut Vec<u8>) + Sync);
+
+/// Memory for rendered lines before `write_sorted` sorts them on disk.
+pub const SORT_BUDGET: usize = 16 << 20;
+
+/// Read the inputs a pass selects and write every kept event to `out`, rendered by `render`,
+/// in timeline order (time, then file, then position), in bounded memory whatever the bundle's
+/// size: events are rendered by the thread that read them, as they are read, and their lines
+/// sorted by [`sorted::LineSorter`] (on disk past `budget` bytes). The returned timeline has the
+/// file reports and snapshots, and no events.
+pub fn write_sorted(
+    bundle: &Bundle,
+    filter: &EventFilter,
+    pass: Pass,
+    opts: ReadOptions,
+    render: RenderLine,
+    budget: usize,
+    out: &mut dyn Write,
+) -> io::Result<Timeline> {
+    // Files compare by display path, as `sort_events` orders them.
+    let mut by_path: Vec<usize> = (0..bundle.inputs.len()).collect();
+    by_path.sort_by(|a, b| bundle.inputs[*a].path.cmp(&bundle.inputs[*b].path));
+    let mut rank = vec![0u32; bundle.inputs.len()];
+    let mut r = 0u32;
+    for (n, i) in by_path.iter().enumerate() {
+        if n > 0 && bundle.inputs[by_path[n - 1]].path != bundle.inputs[*i].path {
+            r += 1;
+        }
+        rank[*i] = r;
+    }
+    let sorter = sorted::LineSorter::new(budget);
+    let parsed = read_pass(bundle, pass, opts, |i, input| {
+        let sink = LineSink {
+            input: u32::try_from(i).unwrap_or(u32::MAX),
+            file: rank[i],
+            render,
+            sorter: &sorter,
+        };
+        read_input_to(input, filter, opts.threads, &sink)
+    });
+    sorter.finish(out)?;
+    Ok(assemble(bundle, pass, parsed))
+}
+
+/// Renders a file's batches of events into lines for the sorter.
+struct LineSink<'a> {
+    input: u32,
+    file: u32,
+    render: RenderLine<'a>,
+    sorter: &'a sorted::LineSorter,
+}
+
+impl sources::EventSink for LineSink<'_> {
+    fn take(&self, batch: u64, events: Vec<Event>) {
+        let mut b = sorted::Batch {
+            bytes: self.sorter.buffer(),
+            lines: Vec::with_capacity(events.len()),
+        };
+        b.bytes.reserve(events.len() * 640);
+        for (idx, ev) in events.iter().enumerate() {
+            (self.render)(ev, &mut b.bytes);
+            let (loc_kind, loc) = match ev.source.loc {
+                Loc::Record(n) => (0, n),
+                Loc::Line(n) => (1, n),
+                Loc::Row(n) => (2, n),
+            };
+            let key = sorted::Key {
+                secs: ev.time.timestamp(),
+                nanos: ev.time.timestamp_subsec_nanos(),
+                file: self.file,
+                loc_kind,
+                loc,
+                input: self.input,
+                batch,
+                idx: u32::try_from(idx).unwrap_or(u32::MAX),
+            };
+            b.lines
+                .push((key, u32::try_from(b.bytes.len()).unwrap_or(u32::MAX)));
+        }
+        drop(events);
+        self.sorter.push(b);
+    }
+}
+
+/// Order by time, then source, so output is the same on every run whatever the thread count.
+pub fn sort_events(events: &mut [Event]) {
+    events.par_sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.source.cmp(&b.source)));
+}
+
+/// Merge a second pass into a timeline.
+pub fn merge(into: &mut Timeline, other: Timeline) {
+    into.events.extend(other.events);
+    into.snapshots.extend(other.snapshots);
+    into.files.extend(other.files);
+    sort_events(&mut into.events);
+    into.files.sort_by(|a, b| a.path.cmp(&b.path));
+}
+
+/// Events within `[from, to]`.
+pub fn window(events: &[Event], from: Time, to: Time) -> &[Event] {
+    let start = events.partition_point(|e| e.time < from);
+    let end = events.partition_point(|e| e.time <= to);
+    &events[start..end.max(start)]
+}
