@@ -22,6 +22,7 @@ pub mod registry;
 pub mod run_records;
 pub mod security;
 pub mod service;
+pub mod terminal_services;
 pub mod text;
 pub mod windows_event;
 

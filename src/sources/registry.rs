@@ -226,6 +226,7 @@ pub fn family_named(name: &str) -> Option<FamilyId> {
 
 use super::{
     aad, device_registration, dsregcmd, event_xml, evtx, padlog, run_records, security, service,
+    terminal_services,
 };
 
 registry! {
@@ -247,6 +248,9 @@ registry! {
         DeviceRegistration => device_registration::DeviceRegistration,
         /// System channel, Service Control Manager events about Power Automate services.
         Service => service::Scm,
+        /// Microsoft-Windows-TerminalServices-LocalSessionManager/Operational: session logon,
+        /// logoff, disconnect and reconnect.
+        TerminalSession => terminal_services::TerminalServices,
         /// A Power Automate for desktop agent/service log entry worth keeping.
         PadLog => padlog::PadLog,
         /// A run record: the portal's error JSON or a flow-session export row.

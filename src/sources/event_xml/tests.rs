@@ -261,3 +261,26 @@ fn xml_prolog_and_comments_are_skipped() {
     assert!(!looks_like_event_xml("<Event>no namespace"));
     assert!(!looks_like_event_xml("<?xml version=\"1.0\""));
 }
+
+#[test]
+fn session_events_come_from_user_data() {
+    let xml = format!(
+        r#"<Events><Event xmlns="{NS}"><System><Provider Name="Microsoft-Windows-TerminalServices-LocalSessionManager" Guid="{{5D896912-022D-40AA-A3A8-4FA5515C76D7}}"/><EventID>21</EventID><Version>0</Version><Level>4</Level><Task>0</Task><Opcode>0</Opcode><Keywords>0x1000000000000000</Keywords><TimeCreated SystemTime="2025-06-02T13:16:58.2210000Z"/><EventRecordID>611</EventRecordID><Correlation ActivityID="{{F4204F6B-0DA0-4C4A-9E0C-0D6B0A290000}}"/><Execution ProcessID="1012" ThreadID="4420"/><Channel>Microsoft-Windows-TerminalServices-LocalSessionManager/Operational</Channel><Computer>RPA-VM01.contoso.com</Computer><Security UserID="S-1-5-18"/></System><UserData><EventXML xmlns="Event_NS"><User>CONTOSO\svc-rpa</User><SessionID>3</SessionID><Address>LOCAL</Address></EventXML></UserData></Event></Events>"#
+    );
+    let p = read(xml.as_bytes());
+    assert_eq!(
+        (p.report.records, p.report.kept),
+        (1, 1),
+        "{:?}",
+        p.report.problems
+    );
+    let EventData::TerminalSession(s) = &p.events[0].data else {
+        panic!("{:?}", p.events[0].data)
+    };
+    assert_eq!(s.user.as_deref(), Some("CONTOSO\\svc-rpa"));
+    assert_eq!(
+        (s.session_id, s.address.as_deref()),
+        (Some(3), Some("LOCAL"))
+    );
+    assert_eq!(p.events[0].kind(), "session.21");
+}
