@@ -1,7 +1,14 @@
 //! Account identities across their written forms: `user@contoso.com`, `CONTOSO\user`,
-//! `AzureAD\user`, `.\user`, `MACHINE\user`, bare `user`, and SIDs (`S-1-12-1-…` for Entra users).
-//! Matching is case-insensitive; an [`IdentitySet`] collects the aliases the evidence proves belong
-//! to one person (for example dsregcmd's `Executing Account Name : AzureAD\jdoe, jdoe@contoso.com`).
+//! `AzureAD\user`, `.\user`, `MACHINE\user`, bare `user`, and SIDs (`S-1-12-1-…` for Entra users),
+//! and machine names across theirs ([`host_key`]).
+//!
+//! Comparing two names gives a [`Match`]: `Same` only when the names prove one account (equal
+//! SIDs, the same user in the same domain, `.\user` and `MACHINE\user` on that machine), and
+//! `Possible` when they may be one account but nothing shows it (a bare name, `AzureAD\jdoe`
+//! and `jdoe@contoso.com`). Only `Same` lets evidence count for a run; an [`IdentitySet`] collects
+//! the aliases the evidence proves belong to one person (for example dsregcmd's `Executing
+//! Account Name : AzureAD\jdoe, jdoe@contoso.com`), which turns `Possible` into `Same`.
+//! Masked names (`***\*****`, `[REDACTED]`, `xxxx`) are no identity at all.
 
 use crate::model::Account;
 use serde::Serialize;
@@ -58,16 +65,71 @@ impl fmt::Display for Identity {
     }
 }
 
+/// How far two account names are shown to be one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Match {
+    Different,
+    /// Maybe one account: nothing in the names proves or disproves it.
+    Possible,
+    Same,
+}
+
 /// Values that mean "no account" in Windows events.
 fn is_empty_value(s: &str) -> bool {
     matches!(s.trim(), "" | "-" | "S-1-0-0" | "NULL SID" | "N/A")
 }
 
+/// A name someone masked before sending the bundle (`***`, `***\*******`, `[REDACTED]`,
+/// `<redacted>`, `xxxx`, `XXXXX@contoso.com`): it names nobody and must never be taken as an
+/// account.
+pub fn is_masked(s: &str) -> bool {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    if lower.contains("redacted") || lower.contains("removed") || lower.contains("masked") {
+        return true;
+    }
+    // Any part (domain, user, UPN prefix) made only of mask characters.
+    t.split(['\\', '@']).filter(|p| !p.is_empty()).any(|p| {
+        let p = p.trim_matches(['[', ']', '<', '>', '(', ')', '{', '}']);
+        p.len() >= 2
+            && (p
+                .chars()
+                .all(|c| matches!(c, '*' | '#' | '?' | '•' | '█' | '.'))
+                && p.chars().any(|c| c != '.')
+                || p.chars().all(|c| c == 'x' || c == 'X') && p.len() >= 3)
+    })
+}
+
+/// The comparable key of a machine name: `RPA-VM01`, `rpa-vm01.contoso.com`, `\\RPA-VM01` and
+/// `RPA-VM01$` all give `rpa-vm01`. `None` for empty, masked, `-`, `LOCAL`, IP addresses and
+/// GUIDs (a Power Automate machine id is not a host name).
+pub fn host_key(name: &str) -> Option<String> {
+    let t = name.trim().trim_start_matches('\\').trim_end_matches('$');
+    if t.is_empty() || t == "-" || t.eq_ignore_ascii_case("local") || is_masked(t) {
+        return None;
+    }
+    if t.parse::<std::net::IpAddr>().is_ok() || looks_like_guid(t) {
+        return None;
+    }
+    let first = t.split('.').next().unwrap_or(t);
+    (!first.is_empty()).then(|| first.to_ascii_lowercase())
+}
+
+fn looks_like_guid(s: &str) -> bool {
+    let s = s.trim_matches(['{', '}']);
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 impl Identity {
-    /// Parse one written account name. Returns `None` for empty / `-` values.
+    /// Parse one written account name. Returns `None` for empty / `-` / masked values.
     pub fn parse(raw: &str) -> Option<Identity> {
         let s = raw.trim();
-        if is_empty_value(s) {
+        if is_empty_value(s) || is_masked(s) {
             return None;
         }
         if is_sid(s) {
@@ -137,18 +199,32 @@ impl Identity {
         Some(id)
     }
 
-    /// Does this name the same account as `other`? SIDs decide when both have one; otherwise the
-    /// user parts must be equal and the domains must not contradict each other.
+    /// Does this name the same account as `other`, possibly? (Anything but [`Match::Different`].)
     pub fn matches(&self, other: &Identity) -> bool {
-        if let (Some(a), Some(b)) = (&self.sid, &other.sid) {
-            return a == b;
-        }
-        if self.user.is_empty() || other.user.is_empty() || self.user != other.user {
-            return false;
-        }
-        domains_compatible(self, other)
+        self.compare(other, None) != Match::Different
     }
 
+    /// How far this and `other` are shown to be one account. SIDs decide when both have one;
+    /// otherwise the user parts must be equal and the domains must say the same account.
+    /// `machine` (a [`host_key`]) is the machine both names were used on, when known: it tells
+    /// `.\user` and `MACHINE\user` apart from a domain account.
+    pub fn compare(&self, other: &Identity, machine: Option<&str>) -> Match {
+        if let (Some(a), Some(b)) = (&self.sid, &other.sid) {
+            return if a == b {
+                Match::Same
+            } else {
+                Match::Different
+            };
+        }
+        if self.user.is_empty() || other.user.is_empty() {
+            // A SID on one side, a name on the other: nothing ties or parts them.
+            return Match::Possible;
+        }
+        if self.user != other.user {
+            return Match::Different;
+        }
+        domains_match(self, other, machine)
+    }
     /// True for an Entra user SID (`S-1-12-1-…`) or the `AzureAD\` form.
     pub fn is_entra(&self) -> bool {
         self.form == Form::AzureAd
@@ -174,22 +250,51 @@ impl Identity {
     }
 }
 
-fn domains_compatible(a: &Identity, b: &Identity) -> bool {
+fn domains_match(a: &Identity, b: &Identity, machine: Option<&str>) -> Match {
     use Form::*;
+    use Match::*;
+    let local_name = |d: &Option<String>| match (d.as_deref(), machine) {
+        (Some(d), Some(m)) => {
+            if host_key(d).as_deref() == Some(m) {
+                Same
+            } else {
+                Different
+            }
+        }
+        _ => Possible,
+    };
     match (a.form, b.form) {
-        // Bare names and local forms say nothing about the domain.
-        (Bare, _) | (_, Bare) | (Local, _) | (_, Local) => true,
-        (Upn, Upn) => a.domain == b.domain,
-        (DomainUser, DomainUser) => a.domain == b.domain,
-        (AzureAd, AzureAd) => true,
-        // `AzureAD\jdoe` and `jdoe@contoso.com`: the short name is usually the UPN prefix.
-        (AzureAd, Upn) | (Upn, AzureAd) => true,
-        // `CONTOSO\jdoe` and `jdoe@contoso.com`: accept when the NetBIOS name is the first label
-        // of the UPN suffix (the common default); other mappings need an alias from evidence.
-        (DomainUser, Upn) => netbios_fits(a.domain.as_deref(), b.domain.as_deref()),
-        (Upn, DomainUser) => netbios_fits(b.domain.as_deref(), a.domain.as_deref()),
-        (AzureAd, DomainUser) | (DomainUser, AzureAd) => false,
-        (Sid, _) | (_, Sid) => false,
+        // A bare name says nothing about the domain.
+        (Bare, _) | (_, Bare) => Possible,
+        (Sid, _) | (_, Sid) => Possible,
+        (Upn, Upn) | (DomainUser, DomainUser) => {
+            if a.domain == b.domain {
+                Same
+            } else {
+                Different
+            }
+        }
+        (AzureAd, AzureAd) | (Local, Local) => Same,
+        // `.\user` is the local account of the machine it is used on.
+        (Local, DomainUser) => local_name(&b.domain),
+        (DomainUser, Local) => local_name(&a.domain),
+        (Local, _) | (_, Local) => Different,
+        // `AzureAD\jdoe` and `jdoe@contoso.com`: the short name is often, not always, the UPN
+        // prefix; evidence (dsregcmd's alias pair, a SID) has to tie them.
+        (AzureAd, Upn) | (Upn, AzureAd) => Possible,
+        // `CONTOSO\jdoe` and `jdoe@contoso.com`: plausible when the NetBIOS name is the first
+        // label of the UPN suffix (the common default), but other mappings exist.
+        (DomainUser, Upn) => fits(netbios_fits(a.domain.as_deref(), b.domain.as_deref())),
+        (Upn, DomainUser) => fits(netbios_fits(b.domain.as_deref(), a.domain.as_deref())),
+        (AzureAd, DomainUser) | (DomainUser, AzureAd) => Different,
+    }
+}
+
+fn fits(b: bool) -> Match {
+    if b {
+        Match::Possible
+    } else {
+        Match::Different
     }
 }
 
@@ -229,16 +334,41 @@ impl IdentitySet {
     }
 
     pub fn matches(&self, other: &Identity) -> bool {
-        self.ids.iter().any(|i| i.matches(other))
+        self.compare(other, None) != Match::Different
+    }
+
+    /// The best match of any alias with `other`; a SID of the account that differs from
+    /// `other`'s SID makes it [`Match::Different`] whatever the names say.
+    pub fn compare(&self, other: &Identity, machine: Option<&str>) -> Match {
+        if let Some(theirs) = &other.sid {
+            let mut mine = self.sids().peekable();
+            if mine.peek().is_some() {
+                return if mine.any(|s| s == theirs) {
+                    Match::Same
+                } else {
+                    Match::Different
+                };
+            }
+        }
+        self.ids
+            .iter()
+            .map(|i| i.compare(other, machine))
+            .max()
+            .unwrap_or(Match::Different)
+    }
+
+    /// Shown to be this account (see [`Match::Same`]).
+    pub fn is(&self, other: &Identity, machine: Option<&str>) -> bool {
+        self.compare(other, machine) == Match::Same
     }
 
     pub fn matches_account(&self, acc: &Account) -> bool {
         Identity::from_account(acc).is_some_and(|i| self.matches(&i))
     }
 
-    /// Add aliases that are proven to be the same account when any of them matches the set.
+    /// Add aliases that are proven to be the same account when one of them is shown to be it.
     pub fn absorb(&mut self, aliases: &[Identity], why: &str) -> bool {
-        if !aliases.iter().any(|a| self.matches(a)) {
+        if !aliases.iter().any(|a| self.compare(a, None) == Match::Same) {
             return false;
         }
         let mut added = false;

@@ -124,10 +124,12 @@ impl ChunkOutcome {
         match data {
             Some(data) => self.events.push(Event {
                 time,
+                time_basis: crate::model::TimeBasis::Utc,
                 source: SourceRef {
                     file: Arc::clone(&work.file),
                     loc: Loc::Record(id),
                 },
+                machine: None,
                 data,
             }),
             None => self.ignored += 1,
@@ -1607,6 +1609,7 @@ impl Walk<'_> {
             user_id,
             record_id: Some(id),
             time,
+            time_basis: crate::model::TimeBasis::Utc,
             data,
         };
         let data = we::to_event_data(&raw);
@@ -1738,6 +1741,7 @@ fn raw_from_json(j: &J, record_id: u64, time: Time) -> Option<RawEvent<'static>>
         user_id: json_attr(sys.get("Security"), "UserID").map(Cow::Owned),
         record_id: Some(record_id),
         time,
+        time_basis: crate::model::TimeBasis::Utc,
         data,
     })
 }

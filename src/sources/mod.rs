@@ -29,17 +29,25 @@ pub mod windows_event;
 pub use registry::{EventData, FamilyId};
 
 use crate::identity::Identity;
-use crate::model::{EventFilter, Fields, FileKind, FileReport, SourceRef, Time, UserScope};
+use crate::model::{
+    EventFilter, Fields, FileKind, FileReport, SourceRef, Text, Time, TimeBasis, UserScope,
+};
 use serde::Serialize;
 use std::io::Read;
 use std::sync::Arc;
 use windows_event::RawEvent;
 
-/// One piece of timed evidence.
+/// One piece of timed evidence, with the scope it belongs to: the machine it was recorded on
+/// and how its time is known.
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub time: Time,
+    /// How the time's zone was known (`Assumed` for a text time without zone).
+    pub time_basis: TimeBasis,
     pub source: SourceRef,
+    /// The machine the event names as where it was recorded (a Windows event's `Computer`, a
+    /// PAD entry's machine name, a run record's machine), as written; `None` when it names none.
+    pub machine: Option<Text>,
     #[serde(flatten)]
     pub data: EventData,
 }
@@ -62,6 +70,17 @@ impl Event {
     /// The account the event is about, when it names one.
     pub fn user(&self) -> Option<Identity> {
         self.data.user()
+    }
+
+    /// The machine the event names, as a comparable [`host_key`](crate::identity::host_key).
+    pub fn host(&self) -> Option<String> {
+        self.machine.as_deref().and_then(crate::identity::host_key)
+    }
+
+    /// Why the event, by its own content, is not the run's connection attempt on this machine
+    /// (a logon from another host, a service logon), when it is not.
+    pub fn foreign(&self, machine: Option<&str>) -> Option<String> {
+        self.data.foreign(machine)
     }
 }
 
@@ -112,6 +131,13 @@ pub trait Family {
 
     /// The named values rules match on (names from [`Family::FIELDS`]).
     fn facts(p: &Self::Payload, f: &mut Fields);
+
+    /// Why an event, by its own content, is not the connection's attempt on `machine` (a
+    /// [`host_key`](crate::identity::host_key), when known): a logon from another host, a
+    /// service logon. Such evidence is shown as context and never counted for a run.
+    fn foreign(_p: &Self::Payload, _machine: Option<&str>) -> Option<String> {
+        None
+    }
 }
 
 /// A file format: how its files are recognised and read.

@@ -109,6 +109,13 @@ macro_rules! registry {
                 match self { $( EventData::$variant(p) => <$famty as Family>::user(p), )* }
             }
 
+            /// Why the event is not the run's own attempt on `machine`, when it is not.
+            pub fn foreign(&self, machine: Option<&str>) -> Option<String> {
+                match self {
+                    $( EventData::$variant(p) => <$famty as Family>::foreign(p, machine), )*
+                }
+            }
+
             /// The named values rules match on.
             pub fn facts(&self) -> Fields {
                 let mut f = Fields::new(self.family().fields());

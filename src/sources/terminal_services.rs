@@ -164,6 +164,7 @@ mod tests {
             user_id: Some(Cow::Borrowed("S-1-5-18")),
             record_id: Some(7),
             time: chrono::Utc.with_ymd_and_hms(2025, 6, 2, 13, 17, 5).unwrap(),
+            time_basis: crate::model::TimeBasis::Utc,
             data: data
                 .iter()
                 .map(|(n, v)| (Cow::Borrowed(*n), Value::Str(Cow::Borrowed(*v))))

@@ -11,7 +11,7 @@ pub use super::registry::{channel_used, FamilyId as Family};
 pub use super::service::CHANNEL as CHANNEL_SYSTEM;
 use super::{Event, EventData};
 use crate::codes;
-use crate::model::{SourceRef, Text, Time};
+use crate::model::{SourceRef, Text, Time, TimeBasis};
 use std::borrow::Cow;
 
 /// One EventData/UserData value: text as rendered, or a number when the source kept its type
@@ -169,6 +169,8 @@ pub struct RawEvent<'a> {
     pub user_id: Option<Cow<'a, str>>,
     pub record_id: Option<u64>,
     pub time: Time,
+    /// EVTX stores UTC; an XML export's `SystemTime` may lack its `Z`.
+    pub time_basis: TimeBasis,
     pub data: Vec<(Cow<'a, str>, Value<'a>)>,
 }
 
@@ -200,7 +202,9 @@ pub fn to_event_data(raw: &RawEvent<'_>) -> Option<EventData> {
 pub fn to_event(raw: &RawEvent<'_>, source: SourceRef) -> Option<Event> {
     to_event_data(raw).map(|data| Event {
         time: raw.time,
+        time_basis: raw.time_basis,
         source,
+        machine: raw.computer.as_deref().and_then(clean_str),
         data,
     })
 }
@@ -319,6 +323,7 @@ mod tests {
             user_id: None,
             record_id: Some(42),
             time: chrono::Utc.with_ymd_and_hms(2025, 6, 2, 13, 17, 5).unwrap(),
+            time_basis: crate::model::TimeBasis::Utc,
             data: data
                 .iter()
                 .map(|(n, v)| (Cow::Borrowed(*n), v.clone()))

@@ -9,7 +9,7 @@
 
 use super::windows_event::{self as we, RawEvent, Value};
 use super::{Collect, EventSink, Format, Parsed, ReadCtx};
-use crate::model::{FileKind, FileReport, Loc, Problem, SourceRef, Time};
+use crate::model::{FileKind, FileReport, Loc, Problem, SourceRef};
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 use quick_xml::{Reader, XmlVersion};
 use std::borrow::Cow;
@@ -369,7 +369,7 @@ struct Fields {
     computer: Option<String>,
     user_id: Option<String>,
     record_id: Option<u64>,
-    time: Option<Time>,
+    time: Option<crate::time::Stamp>,
     data: Vec<(Cow<'static, str>, Value<'static>)>,
 }
 
@@ -454,7 +454,7 @@ fn parse_event(text: &str) -> Result<RawEvent<'static>, String> {
         return Err("no <Event> element".into());
     }
     let event_id = f.event_id.ok_or("no System/EventID")?;
-    let time = f.time.ok_or("no System/TimeCreated/@SystemTime")?;
+    let stamp = f.time.ok_or("no System/TimeCreated/@SystemTime")?;
     Ok(RawEvent {
         provider: f.provider.map(Cow::Owned),
         channel: f.channel.map(Cow::Owned),
@@ -463,7 +463,8 @@ fn parse_event(text: &str) -> Result<RawEvent<'static>, String> {
         computer: f.computer.map(Cow::Owned),
         user_id: f.user_id.map(Cow::Owned),
         record_id: f.record_id,
-        time,
+        time: stamp.time,
+        time_basis: stamp.basis,
         data: f.data,
     })
 }
@@ -492,9 +493,8 @@ fn open_elem(
         (["Event", "System"], "Security") => f.user_id = attr(e, "UserID")?,
         (["Event", "System"], "TimeCreated") => {
             if let Some(t) = attr(e, "SystemTime")? {
-                f.time = Some(
-                    crate::time::parse_utc(&t).ok_or_else(|| format!("bad SystemTime {t:?}"))?,
-                );
+                f.time =
+                    Some(crate::time::parse(&t).ok_or_else(|| format!("bad SystemTime {t:?}"))?);
             }
         }
         (["Event", "EventData"], "Data") => *data_name = attr(e, "Name")?,

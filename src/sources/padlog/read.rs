@@ -4,9 +4,10 @@
 
 use super::{PadLogEntry, TraceLevel};
 use crate::codes;
-use crate::model::{EventFilter, FileKind, FileReport, Loc, Problem, SourceRef, Time};
+use crate::model::{EventFilter, FileKind, FileReport, Loc, Problem, SourceRef};
 use crate::sources::text::{is_too_deep, user_from_text, LineProblems, TOO_DEEP};
 use crate::sources::{Collect, Event, EventData, EventSink, Parsed, ReadCtx};
+use crate::time::Stamp;
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -215,7 +216,7 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed, sink: &d
                 ),
             );
         }
-        let Some(time) = time else {
+        let Some(Stamp { time, basis }) = time else {
             parsed.report.errors += 1;
             problems.push(
                 &mut parsed.report,
@@ -239,10 +240,12 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed, sink: &d
                 }
                 parsed.events.push(Event {
                     time,
+                    time_basis: basis,
                     source: SourceRef {
                         file: ctx.file.clone(),
                         loc: Loc::Line(line_no),
                     },
+                    machine: entry.machine.as_deref().map(Into::into),
                     data: EventData::PadLog(entry),
                 });
                 parsed.report.kept += 1;
@@ -357,9 +360,9 @@ pub(super) fn next_line<R: BufRead>(
 
 enum ParsedLine {
     /// An entry the pre-check found nothing of interest in: only its time was read.
-    Plain { time: Option<Time>, shallow: bool },
+    Plain { time: Option<Stamp>, shallow: bool },
     Full {
-        time: Option<Time>,
+        time: Option<Stamp>,
         entry: Box<PadLogEntry>,
         /// Nested fields were too deep to read; the entry holds its top-level fields only.
         shallow: bool,
@@ -386,7 +389,7 @@ struct TimeOnly<'a> {
 }
 
 impl TimeOnly<'_> {
-    fn time(&self) -> Option<Time> {
+    fn time(&self) -> Option<Stamp> {
         first_time([
             &self.event_timestamp,
             &self.timestamp,
@@ -398,10 +401,10 @@ impl TimeOnly<'_> {
 }
 
 /// The first time key that holds a parseable time, in schema-generation order.
-fn first_time(keys: [&Option<Text>; 5]) -> Option<Time> {
+fn first_time(keys: [&Option<Text>; 5]) -> Option<Stamp> {
     keys.into_iter()
         .flatten()
-        .find_map(|v| v.as_str().and_then(crate::time::parse_utc))
+        .find_map(|v| v.as_str().and_then(crate::time::parse))
 }
 
 /// A JSON value read only for its text, as `Value::as_str` would see it: a string (borrowed
@@ -528,7 +531,7 @@ fn parse_entry(line: &str, filter: &EventFilter) -> Result<ParsedLine, serde_jso
         &head.time,
         &head.at_t,
     ]);
-    let wanted = time.is_some_and(|t| filter.keeps_time(t)) && head.worth_keeping(line);
+    let wanted = time.is_some_and(|t| filter.keeps_time(t.time)) && head.worth_keeping(line);
     if !wanted {
         // Say what a full read would have said, so inventory and timeline report alike.
         return Ok(ParsedLine::Plain {

@@ -100,6 +100,8 @@ fn portal_errors(text: &str, ctx: &ReadCtx, parsed: &mut Parsed) {
         parsed.report.see_time(time);
         parsed.events.push(Event {
             time,
+            time_basis: crate::model::TimeBasis::FileDate,
+            machine: record.machine.as_deref().map(Into::into),
             source: SourceRef {
                 file: ctx.file.clone(),
                 loc: Loc::Line(lines.get(i).copied().unwrap_or(1)),

@@ -6,9 +6,10 @@ use super::{
     json_failure, read_text, RunRecord, RunRecordKind, MAX_FIELD_BYTES, MAX_SESSIONS_BYTES,
 };
 use crate::codes;
-use crate::model::{FileKind, Loc, Problem, SourceRef, Time};
+use crate::model::{FileKind, Loc, Problem, SourceRef, TimeBasis};
 use crate::sources::text::LineProblems;
 use crate::sources::{Event, EventData, Parsed, ReadCtx};
+use crate::time::Stamp;
 use regex::Regex;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -427,9 +428,9 @@ fn handle_row(row: &Row, n: u64, ctx: &ReadCtx, parsed: &mut Parsed, p: &mut Lin
     let failed = code.is_some() || status.is_some_and(is_failed_status);
 
     let mut bad_dates = Vec::new();
-    let mut date = |key: &str| -> Option<Time> {
+    let mut date = |key: &str| -> Option<Stamp> {
         let raw = row.get(&[key])?;
-        let t = crate::time::parse_utc(raw);
+        let t = crate::time::parse(raw);
         if t.is_none() {
             bad_dates.push(format!("{key} {raw:?}"));
         }
@@ -438,7 +439,9 @@ fn handle_row(row: &Row, n: u64, ctx: &ReadCtx, parsed: &mut Parsed, p: &mut Lin
     let started = date("startedon");
     let completed = date("completedon");
     let created = date("createdon");
-    let time = completed.or(started).or(created);
+    let stamp = completed.or(started).or(created);
+    let time_basis = stamp.map_or(TimeBasis::Assumed, |s| s.basis);
+    let time = stamp.map(|s| s.time);
     if let Some(t) = time {
         parsed.report.see_time(t);
     }
@@ -476,8 +479,8 @@ fn handle_row(row: &Row, n: u64, ctx: &ReadCtx, parsed: &mut Parsed, p: &mut Lin
         kind: RunRecordKind::FlowSession,
         error_code: code,
         ntstatus: codes::find_ntstatus(&details),
-        started,
-        completed,
+        started: started.map(|s| s.time),
+        completed: completed.map(|s| s.time),
         user: row.get(&["sessionusername"]).map(str::to_string),
         user_sid: row.get(&["sessionusersid"]).map(str::to_string),
         machine: row
@@ -497,6 +500,8 @@ fn handle_row(row: &Row, n: u64, ctx: &ReadCtx, parsed: &mut Parsed, p: &mut Lin
     };
     parsed.events.push(Event {
         time,
+        time_basis,
+        machine: record.machine.as_deref().map(Into::into),
         source: SourceRef {
             file: ctx.file.clone(),
             loc: Loc::Row(n),
