@@ -134,6 +134,9 @@ pub struct FileReport {
     pub size: u64,
     /// Channels seen (EVTX / event XML): the record's own `Channel`, not the file name.
     pub channels: Vec<String>,
+    /// Machines the file's records name (EVTX / event XML `Computer`, a dump's device name, a
+    /// PAD log's machine name), as written; a log of several machines names each.
+    pub computers: Vec<String>,
     /// Records (EVTX/XML) or lines/rows (text) read successfully.
     pub records: u64,
     /// Records or lines that could not be read.
@@ -156,6 +159,7 @@ impl FileReport {
             kind,
             size,
             channels: Vec::new(),
+            computers: Vec::new(),
             records: 0,
             errors: 0,
             ignored: 0,
@@ -171,6 +175,14 @@ impl FileReport {
     pub fn see_time(&mut self, t: Time) {
         self.first = Some(self.first.map_or(t, |f| f.min(t)));
         self.last = Some(self.last.map_or(t, |l| l.max(t)));
+    }
+
+    /// Note a machine the file's records name (at most a few dozen are kept).
+    pub fn add_computer(&mut self, name: &str) {
+        let n = name.trim();
+        if !n.is_empty() && self.computers.len() < 64 && !self.computers.iter().any(|c| c == n) {
+            self.computers.push(n.to_string());
+        }
     }
 
     pub fn add_channel(&mut self, channel: &str) {

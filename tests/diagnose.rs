@@ -28,6 +28,8 @@ fn src(file: &str, loc: Loc) -> SourceRef {
 fn pad_error(at: &str, line: u64, code: &str, ntstatus: &[u32], user: Option<&str>) -> Event {
     Event {
         time: t(at),
+        time_basis: TimeBasis::Utc,
+        machine: None,
         source: src("PAD/UIFlowService.log", Loc::Line(line)),
         data: EventData::PadLog(PadLogEntry {
             level: Some(TraceLevel::Error),
@@ -52,6 +54,8 @@ fn logon_failure(
 ) -> Event {
     Event {
         time: t(at),
+        time_basis: TimeBasis::Utc,
+        machine: Some("RPA-VM01.contoso.com".into()),
         source: src("Security.evtx", Loc::Record(rec)),
         data: EventData::Security(SecurityEvent {
             event_id: 4625,

@@ -387,6 +387,8 @@ mod tests {
             let ev = Event {
                 time: chrono::Utc.with_ymd_and_hms(2025, 6, 2, 13, 17, 5).unwrap()
                     + chrono::Duration::microseconds(i64::from(i) * 26_500),
+                time_basis: crate::model::TimeBasis::Utc,
+                machine: None,
                 source: crate::model::SourceRef {
                     file: std::sync::Arc::from(format!("logs.zip!/Secu\"rity{i}.evtx").as_str()),
                     loc: [

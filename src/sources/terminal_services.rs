@@ -195,6 +195,8 @@ mod tests {
         assert_eq!(s.is_local(), Some(true));
         let ev = crate::sources::Event {
             time: r.time,
+            time_basis: crate::model::TimeBasis::Utc,
+            machine: None,
             source: crate::model::SourceRef {
                 file: "LSM.evtx".into(),
                 loc: crate::model::Loc::Record(7),

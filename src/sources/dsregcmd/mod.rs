@@ -295,6 +295,9 @@ pub fn read_dsregcmd<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
     if let Some(t) = snapshot.taken_at {
         report.see_time(t);
     }
+    if let Some(d) = snapshot.device_name.as_deref() {
+        report.add_computer(d);
+    }
     Parsed {
         report,
         events: Vec::new(),

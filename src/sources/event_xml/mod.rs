@@ -146,6 +146,9 @@ impl<'c> ExportReader<'c> {
                 self.report.see_time(raw.time);
                 if let Some(c) = raw.channel.as_deref().filter(|c| !c.is_empty()) {
                     self.report.add_channel(c);
+                    if let Some(m) = raw.computer.as_deref().filter(|_| we::channel_used(c)) {
+                        self.report.add_computer(m);
+                    }
                 }
                 let wanted = raw.channel.as_deref().is_some_and(|c| {
                     we::select(c, raw.provider.as_deref(), raw.event_id).is_some()

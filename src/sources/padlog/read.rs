@@ -238,6 +238,9 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed, sink: &d
                     sink.take(batch, std::mem::take(&mut parsed.events));
                     batch += 1;
                 }
+                if let Some(m) = entry.machine.as_deref() {
+                    parsed.report.add_computer(m);
+                }
                 parsed.events.push(Event {
                     time,
                     time_basis: basis,
