@@ -14,5 +14,4 @@ pub mod identity;
 pub mod model;
 pub mod report;
 pub mod sources;
-pub mod testkit;
 pub mod timeline;

@@ -7,9 +7,9 @@ use padtriage::bundle::{open_bundle, Limits};
 use padtriage::cli::TimelineFormat;
 use padtriage::model::{Event, EventFilter};
 use padtriage::report::timeline as render;
-use padtriage::testkit::events::{self, Logon, Principal};
-use padtriage::testkit::evtx_writer::EvtxWriter;
 use padtriage::timeline::{self, Pass, ReadOptions};
+use padtriage_testkit::events::{self, Logon, Principal};
+use padtriage_testkit::evtx_writer::EvtxWriter;
 use std::path::Path;
 
 fn t0() -> DateTime<Utc> {

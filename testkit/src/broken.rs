@@ -6,8 +6,8 @@
 //!
 //! Everything is deterministic: the same call gives the same bytes.
 
-use super::events::{self, Lcg, Logon, Principal};
-use super::evtx_writer::{EvtxWriter, CHUNK_HEADER_SIZE, CHUNK_SIZE, FILE_HEADER_SIZE};
+use crate::events::{self, Lcg, Logon, Principal};
+use crate::evtx_writer::{EvtxWriter, CHUNK_HEADER_SIZE, CHUNK_SIZE, FILE_HEADER_SIZE};
 use chrono::{DateTime, TimeZone, Utc};
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};

@@ -14,7 +14,7 @@
 //!   `ExitCode, ServerErrorMessage, TenantType, TenantName`; 334/335 carry no EventData.
 //! - AAD keywords are `0x4000000000000001` (Operational channel bit + an Error keyword).
 
-use super::evtx_writer::{EventSpec, Guid, Value};
+use crate::evtx_writer::{EventSpec, Guid, Value};
 use chrono::{DateTime, Duration, Utc};
 
 pub const SECURITY_PROVIDER: &str = "Microsoft-Windows-Security-Auditing";

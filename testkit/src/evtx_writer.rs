@@ -275,7 +275,7 @@ pub enum WriteError {
 /// Builds an EVTX file in memory, record by record.
 ///
 /// ```
-/// use padtriage::testkit::evtx_writer::{EventSpec, EvtxWriter, Value};
+/// use padtriage_testkit::evtx_writer::{EventSpec, EvtxWriter, Value};
 /// let mut writer = EvtxWriter::new();
 /// let id = writer
 ///     .push(&EventSpec {
