@@ -8,8 +8,8 @@
 //! credential reads from [`events::noise`], the user's own logons, password sprays from other
 //! hosts, routine PAD log lines), the file layout (loose files, `PAD/` folders, the machine
 //! runtime's `PAD-Logs.zip`, a `bundle.zip` around everything) and the encodings of the text
-//! files. Everything derives from fixed times and seeds, and zips are written by hand with
-//! fixed entry times and order, so the same code writes the same bytes.
+//! files. Everything derives from fixed times and seeds, and zip entries have fixed times and
+//! order, so the same code writes the same bytes.
 //!
 //! Where a bundle's diagnosis rests on the `dsregcmd` dump alone, the dump travels inside a zip:
 //! a loose file's date is lost in a git checkout, and a dump whose only time is a date long
@@ -353,86 +353,59 @@ fn encode(text: &str, enc: Enc) -> Vec<u8> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Zip archives, written by hand so the bytes depend only on the entries
+// Zip archives
 
-/// A zip of `entries` (name, bytes, modification time) in the given order: deflated (stored
-/// when that is not smaller), DOS times of the times as given (the zipping machine runs on
-/// UTC), no extra fields, as .NET's `ZipArchive` (PAD's "Export logs", `Compress-Archive`)
-/// writes them.
+/// A zip of `entries` (name, bytes, modification time) in the given order, as .NET's
+/// `ZipArchive` (PAD's "Export logs", `Compress-Archive`) writes them: deflated, or stored when
+/// deflating does not make the entry smaller; DOS times of the times as given (the zipping
+/// machine runs on UTC); made by DOS with the archive attribute; no extra fields.
 fn zip(entries: &[(String, Vec<u8>, DateTime<Utc>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
+    use zip::write::SimpleFileOptions;
+    use zip::{CompressionMethod, PreparedZipFile, System};
+    let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
     for (name, data, time) in entries {
-        let crc = crc32fast::hash(data);
-        let deflated = {
-            let mut enc =
-                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-            enc.write_all(data)
-                .and_then(|_| enc.finish())
-                .unwrap_or_else(|e| panic!("deflate into memory failed: {e}"))
+        let options = SimpleFileOptions::default()
+            .last_modified_time(dos_time(*time))
+            .system(System::Dos)
+            .external_attributes(0x20);
+        let prepare = |method| {
+            PreparedZipFile::from_data(name, options.compression_method(method), data)
+                .unwrap_or_else(|e| panic!("zip entry {name}: {e}"))
         };
-        let (method, body): (u16, &[u8]) = if deflated.len() < data.len() {
-            (8, &deflated)
+        // Entries are compressed before they are added, so one that deflating made larger can
+        // still go in stored.
+        let deflated = prepare(CompressionMethod::Deflated);
+        let entry = if deflated.compressed_size() < deflated.uncompressed_size() {
+            deflated
         } else {
-            (0, data)
+            prepare(CompressionMethod::Stored)
         };
-        let (dtime, ddate) = dos_time(*time);
-        let offset = out.len() as u32;
-        let name_b = name.as_bytes();
-        let put16 = |v: &mut Vec<u8>, x: u16| v.extend_from_slice(&x.to_le_bytes());
-        let put32 = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&x.to_le_bytes());
-        // Local file header.
-        put32(&mut out, 0x0403_4b50);
-        put16(&mut out, 20);
-        put16(&mut out, 0);
-        put16(&mut out, method);
-        put16(&mut out, dtime);
-        put16(&mut out, ddate);
-        put32(&mut out, crc);
-        put32(&mut out, body.len() as u32);
-        put32(&mut out, data.len() as u32);
-        put16(&mut out, name_b.len() as u16);
-        put16(&mut out, 0);
-        out.extend_from_slice(name_b);
-        out.extend_from_slice(body);
-        // Central directory entry.
-        put32(&mut central, 0x0201_4b50);
-        put16(&mut central, 20);
-        put16(&mut central, 20);
-        put16(&mut central, 0);
-        put16(&mut central, method);
-        put16(&mut central, dtime);
-        put16(&mut central, ddate);
-        put32(&mut central, crc);
-        put32(&mut central, body.len() as u32);
-        put32(&mut central, data.len() as u32);
-        put16(&mut central, name_b.len() as u16);
-        put16(&mut central, 0);
-        put16(&mut central, 0);
-        put16(&mut central, 0);
-        put16(&mut central, 0);
-        put32(&mut central, 0x20);
-        put32(&mut central, offset);
-        central.extend_from_slice(name_b);
+        w.add_prepared_file(entry)
+            .unwrap_or_else(|e| panic!("zip entry {name}: {e}"));
     }
-    let cd_offset = out.len() as u32;
-    let cd_size = central.len() as u32;
-    out.extend_from_slice(&central);
-    let n = entries.len() as u16;
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(&n.to_le_bytes());
-    out.extend_from_slice(&n.to_le_bytes());
-    out.extend_from_slice(&cd_size.to_le_bytes());
-    out.extend_from_slice(&cd_offset.to_le_bytes());
-    out.extend_from_slice(&[0, 0]);
-    out
+    w.finish()
+        .unwrap_or_else(|e| panic!("zip into memory: {e}"))
+        .into_inner()
 }
 
-fn dos_time(t: DateTime<Utc>) -> (u16, u16) {
-    let time = ((t.hour() as u16) << 11) | ((t.minute() as u16) << 5) | (t.second() as u16 / 2);
-    let date = (((t.year() - 1980) as u16) << 9) | ((t.month() as u16) << 5) | t.day() as u16;
-    (time, date)
+/// The DOS date and time of `t`; scenario times lie well inside the DOS range (1980-2107).
+fn dos_time(t: DateTime<Utc>) -> zip::DateTime {
+    let (year, month, day) = (t.year(), t.month(), t.day());
+    let (hour, minute, second) = (t.hour(), t.minute(), t.second());
+    u16::try_from(year)
+        .ok()
+        .and_then(|year| {
+            zip::DateTime::from_date_and_time(
+                year,
+                month as u8,
+                day as u8,
+                hour as u8,
+                minute as u8,
+                second as u8,
+            )
+            .ok()
+        })
+        .unwrap_or_else(|| panic!("{t} has no DOS date and time"))
 }
 
 /// Zip entries from bundle files, under `prefix` (`""` or `Logs/`).
@@ -1015,38 +988,89 @@ fn system_noise(m: &Machine, day: DateTime<Utc>) -> Vec<EventSpec> {
 // ---------------------------------------------------------------------------------------------
 // PAD JSON-lines logs
 
-/// A JSON value written with its keys in the given order (PAD's serialiser order).
-enum J {
-    S(String),
-    I(i64),
-    B(bool),
-    O(Vec<(&'static str, J)>),
+/// One line of a PAD log; field order is key order, as PAD's serialiser writes them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Line<'a> {
+    event_data_schema_version: &'static str,
+    schema_version: &'static str,
+    agent_client_id: &'a str,
+    correlation_id: &'a str,
+    tenant_id: &'static str,
+    component: &'static str,
+    event_type: &'a str,
+    trace_level: &'static str,
+    operation_name: &'a str,
+    event_timestamp: String,
+    duration_in_milliseconds: i64,
+    message: String,
+    activity_id: String,
+    role_info: RoleInfo,
+    event_data: EventData,
 }
 
-fn js(s: &str) -> J {
-    J::S(s.to_string())
+#[derive(Serialize)]
+struct RoleInfo {
+    geo: &'static str,
+    region: &'static str,
+    environment: &'static str,
 }
 
-fn write_json(j: &J, out: &mut String) {
-    match j {
-        J::S(s) => out.push_str(&serde_json::Value::from(s.as_str()).to_string()),
-        J::I(i) => {
-            let _ = write!(out, "{i}");
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventData {
+    agent_version: &'static str,
+    execution_info: ExecutionInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    machine_info: Option<MachineInfo>,
+    /// The entry's own fields, after the common ones.
+    #[serde(flatten)]
+    extra: Fields,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecutionInfo {
+    session_id: i64,
+    process_name: &'static str,
+    thread_id: i64,
+    context_id: String,
+    #[serde(rename = "is64BitProcess")]
+    is_64bit_process: bool,
+    process_unique_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MachineInfo {
+    screen_resolution: &'static str,
+    processor_count: i64,
+    net_version: &'static str,
+    windows_product_name: &'static str,
+    #[serde(rename = "physicalMemoryMB")]
+    physical_memory_mb: i64,
+    #[serde(rename = "isAADJoined")]
+    is_aad_joined: bool,
+    is_domain_joined: bool,
+    is_machine_test: bool,
+    #[serde(rename = "physicalFreeMemoryMB")]
+    physical_free_memory_mb: i64,
+    cpu_load: i64,
+    memory_load: i64,
+}
+
+/// Extra `eventData` fields in the order they were added (a map would sort them).
+#[derive(Default)]
+struct Fields(Vec<(&'static str, serde_json::Value)>);
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
         }
-        J::B(b) => {
-            let _ = write!(out, "{b}");
-        }
-        J::O(fields) => {
-            out.push('{');
-            for (i, (k, v)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let _ = write!(out, "\"{k}\":");
-                write_json(v, out);
-            }
-            out.push('}');
-        }
+        map.end()
     }
 }
 
@@ -1092,7 +1116,7 @@ struct Entry<'a> {
     event_type: &'a str,
     correlation: &'a str,
     message: String,
-    data: Vec<(&'static str, J)>,
+    data: Fields,
     machine_info: bool,
 }
 
@@ -1111,14 +1135,14 @@ fn entry<'a>(
         event_type,
         correlation,
         message: message.into(),
-        data: Vec::new(),
+        data: Fields::default(),
         machine_info: false,
     }
 }
 
 impl<'a> Entry<'a> {
-    fn with(mut self, key: &'static str, value: J) -> Self {
-        self.data.push((key, value));
+    fn with(mut self, key: &'static str, value: impl Into<serde_json::Value>) -> Self {
+        self.data.0.push((key, value.into()));
         self
     }
 
@@ -1154,86 +1178,62 @@ impl PadLog {
 
     fn push(&mut self, e: Entry<'_>) {
         let thread = 4 + self.rng.below(60) as i64;
-        let mut event_data = vec![
-            ("agentVersion", js(self.version)),
-            (
-                "executionInfo",
-                J::O(vec![
-                    ("sessionId", J::I(0)),
-                    ("processName", js(self.process)),
-                    ("threadId", J::I(thread)),
-                    (
-                        "contextId",
-                        js(&guid_str(&format!("ctx/{}", e.correlation))),
-                    ),
-                    ("is64BitProcess", J::B(true)),
-                    (
-                        "processUniqueId",
-                        js(&guid_str(&format!(
-                            "proc/{}/{}",
-                            self.agent_client, self.process
-                        ))),
-                    ),
-                ]),
-            ),
-        ];
-        if e.machine_info {
-            event_data.push((
-                "machineInfo",
-                J::O(vec![
-                    ("screenResolution", js("1920x1080")),
-                    ("processorCount", J::I(4)),
-                    ("netVersion", js("4.8.1")),
-                    ("windowsProductName", js(self.product)),
-                    ("physicalMemoryMB", J::I(16384)),
-                    ("isAADJoined", J::B(self.aad_joined)),
-                    ("isDomainJoined", J::B(self.domain_joined)),
-                    ("isMachineTest", J::B(false)),
-                    (
-                        "physicalFreeMemoryMB",
-                        J::I(7000 + i64::from(self.rng.below(3000))),
-                    ),
-                    ("cpuLoad", J::I(3 + i64::from(self.rng.below(30)))),
-                    ("memoryLoad", J::I(38 + i64::from(self.rng.below(20)))),
-                ]),
-            ));
-        }
-        event_data.extend(e.data);
-        let line = J::O(vec![
-            ("eventDataSchemaVersion", js("1.2")),
-            ("schemaVersion", js("1.0")),
-            ("agentClientId", js(&self.agent_client)),
-            ("correlationId", js(e.correlation)),
-            ("tenantId", js(TENANT_ID)),
-            ("component", js(self.component)),
-            ("eventType", js(e.event_type)),
-            ("traceLevel", js(e.level.as_str())),
-            ("operationName", js(e.op)),
-            ("eventTimestamp", js(&dotnet_time(e.time))),
-            ("durationInMilliseconds", J::I(-1)),
-            ("message", J::S(e.message)),
-            (
-                "activityId",
-                js(&guid_str(&format!(
-                    "activity/{}/{}/{}",
-                    e.correlation,
-                    e.op,
-                    e.time.timestamp_millis()
-                ))),
-            ),
-            (
-                "roleInfo",
-                J::O(vec![
-                    ("geo", js("us")),
-                    ("region", js("westus2")),
-                    ("environment", js("prod")),
-                ]),
-            ),
-            ("eventData", J::O(event_data)),
-        ]);
-        let mut s = String::new();
-        write_json(&line, &mut s);
-        self.lines.push(s);
+        let execution_info = ExecutionInfo {
+            session_id: 0,
+            process_name: self.process,
+            thread_id: thread,
+            context_id: guid_str(&format!("ctx/{}", e.correlation)),
+            is_64bit_process: true,
+            process_unique_id: guid_str(&format!("proc/{}/{}", self.agent_client, self.process)),
+        };
+        // Fields in draw order: the generator's numbers depend on it.
+        let machine_info = e.machine_info.then(|| MachineInfo {
+            screen_resolution: "1920x1080",
+            processor_count: 4,
+            net_version: "4.8.1",
+            windows_product_name: self.product,
+            physical_memory_mb: 16384,
+            is_aad_joined: self.aad_joined,
+            is_domain_joined: self.domain_joined,
+            is_machine_test: false,
+            physical_free_memory_mb: 7000 + i64::from(self.rng.below(3000)),
+            cpu_load: 3 + i64::from(self.rng.below(30)),
+            memory_load: 38 + i64::from(self.rng.below(20)),
+        });
+        let line = Line {
+            event_data_schema_version: "1.2",
+            schema_version: "1.0",
+            agent_client_id: &self.agent_client,
+            correlation_id: e.correlation,
+            tenant_id: TENANT_ID,
+            component: self.component,
+            event_type: e.event_type,
+            trace_level: e.level.as_str(),
+            operation_name: e.op,
+            event_timestamp: dotnet_time(e.time),
+            duration_in_milliseconds: -1,
+            message: e.message,
+            activity_id: guid_str(&format!(
+                "activity/{}/{}/{}",
+                e.correlation,
+                e.op,
+                e.time.timestamp_millis()
+            )),
+            role_info: RoleInfo {
+                geo: "us",
+                region: "westus2",
+                environment: "prod",
+            },
+            event_data: EventData {
+                agent_version: self.version,
+                execution_info,
+                machine_info,
+                extra: e.data,
+            },
+        };
+        let text = serde_json::to_string(&line)
+            .unwrap_or_else(|err| panic!("PAD log line does not serialise: {err}"));
+        self.lines.push(text);
     }
 
     /// The file: entries in time order (stable for equal times), CRLF line ends as .NET
@@ -1403,8 +1403,8 @@ impl RunStory<'_> {
                     self.flow
                 ),
             )
-            .with("runMode", js("Unattended"))
-            .with("flowSessionId", js(&guid_str(&format!("session/{c}")))),
+            .with("runMode", "Unattended")
+            .with("flowSessionId", guid_str(&format!("session/{c}"))),
         );
         let msg = match self.user {
             Some(u) => format!("Creating an unattended Windows session for user '{u}'."),
@@ -1419,7 +1419,7 @@ impl RunStory<'_> {
             msg,
         );
         if let Some(u) = self.user {
-            e = e.with("sessionUserName", js(u));
+            e = e.with("sessionUserName", u);
         }
         logs.service.push(e);
     }
@@ -1442,9 +1442,9 @@ impl RunStory<'_> {
                 c,
                 msg,
             )
-            .with("statusCode", J::I(i64::from(st)));
+            .with("statusCode", i64::from(st));
             if let Some(u) = self.user {
-                e = e.with("connectionUsername", js(u));
+                e = e.with("connectionUsername", u);
             }
             logs.service.push(e.machine());
         }
@@ -1463,12 +1463,12 @@ impl RunStory<'_> {
                 self.flow
             ),
         )
-        .with("errorCode", js(code));
+        .with("errorCode", code);
         if let Some(st) = status {
-            e = e.with("statusCode", J::I(i64::from(st)));
+            e = e.with("statusCode", i64::from(st));
         }
         if let Some(u) = self.user {
-            e = e.with("sessionUserName", js(u));
+            e = e.with("sessionUserName", u);
         }
         logs.service.push(e.machine());
     }
@@ -1486,7 +1486,7 @@ impl RunStory<'_> {
                 c,
                 format!("Unattended session {session_id} created."),
             )
-            .with("windowsSessionId", J::I(session_id)),
+            .with("windowsSessionId", session_id),
         );
         logs.agent.push(entry(
             self.time + secs(14),
@@ -1852,11 +1852,32 @@ fn entra_executing(u: &User) -> String {
 // ---------------------------------------------------------------------------------------------
 // Portal run records
 
+/// The error body the portal shows for a failed run, saved as it is displayed: indented by two,
+/// CRLF line ends.
 fn portal_error(code: &str, status: i32) -> Vec<u8> {
-    format!(
-        "{{\r\n  \"error\": {{\r\n    \"code\": \"{code}\",\r\n    \"message\": \"The credentials provided with the request are invalid. Logon failed with error {status}.\"\r\n  }}\r\n}}\r\n"
-    )
-    .into_bytes()
+    #[derive(Serialize)]
+    struct Body<'a> {
+        error: Error<'a>,
+    }
+    #[derive(Serialize)]
+    struct Error<'a> {
+        code: &'a str,
+        message: String,
+    }
+    let body = Body {
+        error: Error {
+            code,
+            message: format!(
+                "The credentials provided with the request are invalid. Logon failed with error {status}."
+            ),
+        },
+    };
+    let text = serde_json::to_string_pretty(&body)
+        .unwrap_or_else(|e| panic!("portal error does not serialise: {e}"));
+    // JSON escapes line breaks inside strings, so every \n here is the pretty printer's.
+    let mut text = text.replace('\n', "\r\n");
+    text.push_str("\r\n");
+    text.into_bytes()
 }
 
 /// One `flowsession` row of an export.
@@ -1871,44 +1892,70 @@ struct SessionRow<'a> {
 
 /// A Dataverse Web API answer (`GET flowsessions?$select=...`), as saved from a browser.
 fn flowsessions_json(flow: &str, machine: &str, rows: &[SessionRow<'_>]) -> Vec<u8> {
-    let mut s = String::from(
-        "{\"@odata.context\":\"https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#flowsessions(flowsessionid,name,statuscode,errorcode,errormessage,startedon,completedon,runmode,sessionusername,correlationid,_machineid_value)\",\"value\":[",
-    );
-    for (i, r) in rows.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        let (status, label) = if r.error.is_some() {
-            (8, "Failed")
-        } else {
-            (4, "Succeeded")
-        };
-        let id = guid_str(&format!("flowsession/{}", r.correlation));
-        let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let opt = |v: Option<&str>| match v {
-            Some(v) => serde_json::Value::from(v).to_string(),
-            None => "null".into(),
-        };
-        let _ = write!(
-            s,
-            "{{\"@odata.etag\":\"W/\\\"{etag}\\\"\",\"flowsessionid\":\"{id}\",\"name\":\"{flow}\",\
-             \"statuscode\":{status},\"statuscode@OData.Community.Display.V1.FormattedValue\":\"{label}\",\
-             \"errorcode\":{code},\"errormessage\":{msg},\"startedon\":\"{start}\",\"completedon\":\"{end}\",\
-             \"runmode\":2,\"runmode@OData.Community.Display.V1.FormattedValue\":\"Unattended\",\
-             \"sessionusername\":{user},\"correlationid\":\"{corr}\",\"_machineid_value\":\"{mid}\",\
-             \"_machineid_value@OData.Community.Display.V1.FormattedValue\":\"{machine}\"}}",
-            etag = 5_110_231 + i * 146,
-            code = opt(r.error.as_ref().map(|e| e.0)),
-            msg = opt(r.error.as_ref().map(|e| e.1.as_str())),
-            start = fmt(r.started),
-            end = fmt(r.completed),
-            user = opt(r.user),
-            corr = r.correlation,
-            mid = guid_str(&format!("machine/{machine}")),
-        );
+    // Field order is key order, as Dataverse writes them.
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        #[serde(rename = "@odata.context")]
+        context: &'static str,
+        value: Vec<Session<'a>>,
     }
-    s.push_str("]}");
-    s.into_bytes()
+    #[derive(Serialize)]
+    struct Session<'a> {
+        #[serde(rename = "@odata.etag")]
+        etag: String,
+        flowsessionid: String,
+        name: &'a str,
+        statuscode: u32,
+        #[serde(rename = "statuscode@OData.Community.Display.V1.FormattedValue")]
+        statuscode_label: &'static str,
+        errorcode: Option<&'a str>,
+        errormessage: Option<&'a str>,
+        startedon: String,
+        completedon: String,
+        runmode: u32,
+        #[serde(rename = "runmode@OData.Community.Display.V1.FormattedValue")]
+        runmode_label: &'static str,
+        sessionusername: Option<&'a str>,
+        correlationid: &'a str,
+        #[serde(rename = "_machineid_value")]
+        machineid: String,
+        #[serde(rename = "_machineid_value@OData.Community.Display.V1.FormattedValue")]
+        machineid_label: &'a str,
+    }
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let value = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let (statuscode, statuscode_label) = if r.error.is_some() {
+                (8, "Failed")
+            } else {
+                (4, "Succeeded")
+            };
+            Session {
+                etag: format!("W/\"{}\"", 5_110_231 + i * 146),
+                flowsessionid: guid_str(&format!("flowsession/{}", r.correlation)),
+                name: flow,
+                statuscode,
+                statuscode_label,
+                errorcode: r.error.as_ref().map(|e| e.0),
+                errormessage: r.error.as_ref().map(|e| e.1.as_str()),
+                startedon: fmt(r.started),
+                completedon: fmt(r.completed),
+                runmode: 2,
+                runmode_label: "Unattended",
+                sessionusername: r.user,
+                correlationid: &r.correlation,
+                machineid: guid_str(&format!("machine/{machine}")),
+                machineid_label: machine,
+            }
+        })
+        .collect();
+    let answer = Answer {
+        context: "https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#flowsessions(flowsessionid,name,statuscode,errorcode,errormessage,startedon,completedon,runmode,sessionusername,correlationid,_machineid_value)",
+        value,
+    };
+    serde_json::to_vec(&answer).unwrap_or_else(|e| panic!("flow sessions do not serialise: {e}"))
 }
 
 /// An Excel-style CSV export from the Desktop flow runs view: display-name headers, US dates in
