@@ -8,3 +8,4 @@ pub mod broken;
 pub mod events;
 pub mod evtx_writer;
 pub mod scenarios;
+mod writers;
