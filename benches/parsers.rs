@@ -1,5 +1,5 @@
 //! Benchmarks: each parser on generated input of a realistic shape, and a whole bundle through
-//! `analyze` and `timeline`. Inputs are made by code (EVTX with `padtriage::testkit`), the
+//! `analyze` and `timeline`. Inputs are made by code (EVTX with `padtriage_testkit`), the
 //! bundle in a temporary folder. Run with `cargo bench`; `benches/compare.sh` times the release
 //! binary against `evtx_dump` on large real logs.
 
@@ -11,9 +11,9 @@ use padtriage::model::EventFilter;
 use padtriage::pipeline;
 use padtriage::report::timeline::TimelineFormat;
 use padtriage::sources::{self, ReadCtx};
-use padtriage::testkit::events::{self, Logon, Principal};
-use padtriage::testkit::evtx_writer::EvtxWriter;
 use padtriage::timeline::{self, Pass, ReadOptions};
+use padtriage_testkit::events::{self, Logon, Principal};
+use padtriage_testkit::evtx_writer::EvtxWriter;
 use std::hint::black_box;
 use std::io::{BufReader, Write};
 use std::path::Path;

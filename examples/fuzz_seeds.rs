@@ -4,7 +4,7 @@
 //!
 //! Usage: cargo run --example fuzz_seeds -- [OUT_DIR (default fuzz/corpus)] [REAL_EVTX_DIR]
 
-use padtriage::testkit::broken;
+use padtriage_testkit::broken;
 use std::fs;
 use std::path::{Path, PathBuf};
 

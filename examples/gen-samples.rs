@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let start = Instant::now();
-    match padtriage::testkit::scenarios::write_all(&out, large) {
+    match padtriage_testkit::scenarios::write_all(&out, large) {
         Ok(()) => {
             println!(
                 "wrote the sample bundles to {} in {:.1?}",

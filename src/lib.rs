@@ -18,7 +18,5 @@ pub mod model;
 pub mod pipeline;
 pub mod report;
 pub mod sources;
-#[doc(hidden)]
-pub mod testkit; // moving to its own crate (padtriage-testkit)
 pub mod time;
 pub mod timeline;

@@ -2,8 +2,8 @@
 //! checked against the published schema), --fail-on, colours, inventory, timeline, rules.
 
 use chrono::{DateTime, Duration, Utc};
-use padtriage::testkit::events::{self, Logon, Principal};
-use padtriage::testkit::evtx_writer::{EvtxWriter, Guid};
+use padtriage_testkit::events::{self, Logon, Principal};
+use padtriage_testkit::evtx_writer::{EvtxWriter, Guid};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

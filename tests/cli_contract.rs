@@ -3,9 +3,9 @@
 //! pipe ending the run quietly, no backtrace in any message even with RUST_BACKTRACE=1, a
 //! bundle left exactly as it was, and verdicts that never rest on a record that failed to parse.
 
-use padtriage::testkit::broken;
-use padtriage::testkit::events::{self, Logon, Principal};
-use padtriage::testkit::evtx_writer::EvtxWriter;
+use padtriage_testkit::broken;
+use padtriage_testkit::events::{self, Logon, Principal};
+use padtriage_testkit::evtx_writer::EvtxWriter;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use evtx::binxml::value_variant::BinXmlValue;
 use evtx::{EvtxParser, ParserSettings};
-use padtriage::testkit::events::*;
-use padtriage::testkit::evtx_writer::{
+use padtriage_testkit::events::*;
+use padtriage_testkit::evtx_writer::{
     EventSpec, EvtxWriter, Guid, Value, WriteError, CHUNK_HEADER_SIZE, CHUNK_SIZE, FILE_HEADER_SIZE,
 };
 use serde_json::{json, Value as Json};

@@ -3,7 +3,7 @@
 //! codes, primary causes and verdicts, users), also for the large bundle built on the fly.
 
 use chrono::{DateTime, Utc};
-use padtriage::testkit::scenarios::{scenarios, write_all, write_scenario, Scenario};
+use padtriage_testkit::scenarios::{scenarios, write_all, write_scenario, Scenario};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -9,9 +9,9 @@ use padtriage::pipeline::open as open_bundle;
 use padtriage::report::timeline as render;
 use padtriage::report::timeline::TimelineFormat;
 use padtriage::sources::Event;
-use padtriage::testkit::events::{self, Logon, Principal};
-use padtriage::testkit::evtx_writer::EvtxWriter;
 use padtriage::timeline::{self, Pass, ReadOptions};
+use padtriage_testkit::events::{self, Logon, Principal};
+use padtriage_testkit::evtx_writer::EvtxWriter;
 use std::path::Path;
 
 fn t0() -> DateTime<Utc> {

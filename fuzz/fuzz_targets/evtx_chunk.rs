@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use padtriage::model::EventFilter;
 use padtriage::sources::{evtx, ReadCtx};
-use padtriage::testkit::broken;
+use padtriage_testkit::broken;
 use std::sync::{Arc, OnceLock};
 
 const FILE_HEADER: usize = 4096;

@@ -6,8 +6,8 @@
 //!
 //! Everything is deterministic: the same call gives the same bytes.
 
-use super::events::{self, Lcg, Logon, Principal};
-use super::evtx_writer::{EvtxWriter, CHUNK_HEADER_SIZE, CHUNK_SIZE, FILE_HEADER_SIZE};
+use crate::events::{self, Lcg, Logon, Principal};
+use crate::evtx_writer::{EvtxWriter, CHUNK_HEADER_SIZE, CHUNK_SIZE, FILE_HEADER_SIZE};
 use chrono::{DateTime, TimeZone, Utc};
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -121,10 +121,43 @@ pub fn stored_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
 
 /// A PAD JSON-lines log entry.
 pub fn pad_line(time: &str, level: &str, message: &str) -> String {
-    format!(
-        "{{\"eventTimestamp\":\"{time}\",\"traceLevel\":\"{level}\",\"component\":\"UIFlowService\",\
-         \"message\":\"{message}\"}}\n"
-    )
+    // Field order is key order.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Line<'a> {
+        event_timestamp: &'a str,
+        trace_level: &'a str,
+        component: &'a str,
+        message: &'a str,
+    }
+    let line = Line {
+        event_timestamp: time,
+        trace_level: level,
+        component: "UIFlowService",
+        message,
+    };
+    let mut s = serde_json::to_string(&line).expect("a struct of strings serialises");
+    s.push('\n');
+    s
+}
+
+/// A portal error body on one line: `{"error":{"code":…,"message":…}}`.
+fn portal_error(code: &str, message: &str) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        error: Error<'a>,
+    }
+    #[derive(serde::Serialize)]
+    struct Error<'a> {
+        code: &'a str,
+        message: &'a str,
+    }
+    let body = Body {
+        error: Error { code, message },
+    };
+    let mut v = serde_json::to_vec(&body).expect("a struct of strings serialises");
+    v.push(b'\n');
+    v
 }
 
 /// A short, valid PAD log with an error entry naming the run's failure.
@@ -237,6 +270,8 @@ fn evtx_files() -> Vec<BrokenFile> {
     out
 }
 
+/// Zips are written by the `zip` crate; the ones whose damage the crate will not write (a
+/// wrecked central directory, sizes that lie, a cut) are patched afterwards at known offsets.
 fn zip_files() -> Vec<BrokenFile> {
     let pad = pad_log();
     let mut out = Vec::new();
@@ -452,6 +487,8 @@ fn text_files() -> Vec<BrokenFile> {
         pad.into_bytes(),
     ));
 
+    // The deep files are written as text: serde_json serialises (and drops) values by
+    // recursion, which 100,000 levels would take past the stack.
     let deep = format!("{}{}", "[".repeat(DEEP), "]".repeat(DEEP));
     let mut pad = pad_log();
     pad.push_str(&format!(
@@ -487,11 +524,7 @@ fn text_files() -> Vec<BrokenFile> {
     out.push(file(
         "runs/long_portal_message.json",
         "a portal error whose message is 10 MiB long (under the 16 MiB file cap)",
-        format!(
-            "{{\"error\":{{\"code\":\"WindowsIdentityIncorrect\",\"message\":\"{}\"}}}}\n",
-            "m".repeat(10 << 20)
-        )
-        .into_bytes(),
+        portal_error("WindowsIdentityIncorrect", &"m".repeat(10 << 20)),
     ));
 
     out.push(file(

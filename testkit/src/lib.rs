@@ -1,0 +1,11 @@
+//! padtriage's test kit: an EVTX writer that encodes records the way Windows does, builders for
+//! the events padtriage reads, the scenario corpus behind `samples/`, and a corpus of broken
+//! inputs. Used by padtriage's tests, `samples/` generation, fuzz seeds and benches; a crate of
+//! its own so the shipped library carries none of it. It does not depend on padtriage: what it
+//! writes stands for what Windows and PAD write, not for what padtriage reads.
+
+pub mod broken;
+pub mod events;
+pub mod evtx_writer;
+pub mod scenarios;
+mod writers;
