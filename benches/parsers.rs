@@ -224,7 +224,7 @@ fn analyze(root: &Path, rules: &RuleSet) -> usize {
         Duration::minutes(2),
     );
     let mut tl = timeline::read(&b, &EventFilter::all(), Pass::TextOnly, opts);
-    let found = runs::find_runs(&tl.events, &tl.snapshots, &hint);
+    let found = runs::find_runs(&tl, &hint);
     let filter = EventFilter {
         ranges: Some(
             found
@@ -237,7 +237,7 @@ fn analyze(root: &Path, rules: &RuleSet) -> usize {
         &mut tl,
         timeline::read(&b, &filter, Pass::EventLogsOnly, opts),
     );
-    let found = runs::find_runs(&tl.events, &tl.snapshots, &hint);
+    let found = runs::find_runs(&tl, &hint);
     diagnose::diagnose(&tl, &found, rules, before, after).len()
 }
 

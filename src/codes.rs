@@ -377,6 +377,18 @@ pub fn find_ntstatus(text: &str) -> Vec<u32> {
     out
 }
 
+/// NTSTATUS values that head a failed logon's report without saying why: a 4625 gives the
+/// reason as its SubStatus (0xC000006D with 0xC000006A = wrong password, 0xC000006E with
+/// 0xC0000072 = account disabled). PAD's detail code is the attempt's Status, so a SubStatus of
+/// the same attempt is the more specific evidence.
+pub const UMBRELLA_STATUSES: &[u32] = &[0xC000_006D, 0xC000_006E];
+
+/// Whether `sub` says more about a failure whose status is `status` (an umbrella status with a
+/// different, non-zero SubStatus).
+pub fn refines(status: u32, sub: u32) -> bool {
+    UMBRELLA_STATUSES.contains(&status) && sub != 0 && sub != status
+}
+
 /// The names of [`PAD_RUN_ERRORS`] found in `text` as whole words (case-sensitive), in
 /// table order, each once.
 pub fn find_run_error_names(text: &str) -> Vec<&'static str> {

@@ -137,6 +137,13 @@ pub struct FileReport {
     /// Machines the file's records name (EVTX / event XML `Computer`, a dump's device name, a
     /// PAD log's machine name), as written; a log of several machines names each.
     pub computers: Vec<String>,
+    /// Kinds of the events padtriage reads that the file holds (`security.4625`), whether or not
+    /// they fell in the time read: shows what a log records.
+    pub kinds: Vec<String>,
+    /// Where the file's zone-less times went back by half an hour or more (line, time after
+    /// the step): clocks set back for daylight saving, so the same local time occurs twice.
+    #[serde(skip)]
+    pub folds: Vec<(u64, Time)>,
     /// Records (EVTX/XML) or lines/rows (text) read successfully.
     pub records: u64,
     /// Records or lines that could not be read.
@@ -160,6 +167,8 @@ impl FileReport {
             size,
             channels: Vec::new(),
             computers: Vec::new(),
+            kinds: Vec::new(),
+            folds: Vec::new(),
             records: 0,
             errors: 0,
             ignored: 0,
@@ -175,6 +184,13 @@ impl FileReport {
     pub fn see_time(&mut self, t: Time) {
         self.first = Some(self.first.map_or(t, |f| f.min(t)));
         self.last = Some(self.last.map_or(t, |l| l.max(t)));
+    }
+
+    /// Note a kind of event the file holds (at most a few hundred are kept).
+    pub fn add_kind(&mut self, kind: &str) {
+        if self.kinds.len() < 512 && !self.kinds.iter().any(|k| k == kind) {
+            self.kinds.push(kind.to_string());
+        }
     }
 
     /// Note a machine the file's records name (at most a few dozen are kept).

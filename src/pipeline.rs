@@ -3,7 +3,7 @@
 //! run records, find the runs, read the event logs around them, judge every cause).
 
 use crate::bundle::{self, Bundle, BundleError, Limits};
-use crate::diagnose::{self, rules::RuleSet, runs};
+use crate::diagnose::{self, rules::RuleSet, runs, zones};
 use crate::model::{EventFilter, FileReport};
 use crate::report::analysis::Analysis;
 use crate::sources::detect;
@@ -22,8 +22,10 @@ pub struct AnalyzeOptions {
     /// Evidence window before and after each run's failure time.
     pub before: Duration,
     pub after: Duration,
-    /// What the user said about the run (`--at`, `--user`, `--error`).
+    /// What the user said about the run (`--at`, `--user`, `--error`, `--machine`).
     pub hint: runs::RunHint,
+    /// The zone of times written without one (`--tz`); else inferred from the evidence.
+    pub tz: Option<crate::time::Zone>,
     pub read: ReadOptions,
 }
 
@@ -33,6 +35,7 @@ impl Default for AnalyzeOptions {
             before: Duration::minutes(15),
             after: Duration::minutes(2),
             hint: runs::RunHint::default(),
+            tz: None,
             read: ReadOptions::default(),
         }
     }
@@ -45,11 +48,12 @@ pub struct Analyzed {
 }
 
 /// Analyse one bundle: read the small text sources first to find the runs, then the event logs
-/// only around them (the filter drops everything else before it is built), then judge each run
-/// against every rule.
+/// only around them (the filter drops everything else before it is built; a run whose time was
+/// written without a zone gets the hours any zone could put it in), settle zone-less times, then
+/// judge each run against every rule.
 pub fn analyze(bundle: &Bundle, rules: &RuleSet, opts: &AnalyzeOptions) -> Analyzed {
     let mut tl = timeline::read(bundle, &EventFilter::all(), Pass::TextOnly, opts.read);
-    let found = runs::find_runs(&tl.events, &tl.snapshots, &opts.hint);
+    let found = runs::find_runs(&tl, &opts.hint);
     // Event logs: keep only the windows around the runs (plus the minutes used to infer the
     // user); with no run, read them for their counts and problems only.
     let slack = Duration::minutes(2);
@@ -57,13 +61,24 @@ pub fn analyze(bundle: &Bundle, rules: &RuleSet, opts: &AnalyzeOptions) -> Analy
         ranges: Some(
             found
                 .iter()
-                .map(|r| (r.time - opts.before - slack, r.time + opts.after + slack))
+                .map(|r| {
+                    let zone = if r.time_is_exact() {
+                        Duration::zero()
+                    } else {
+                        Duration::hours(zones::MAX_OFFSET_HOURS)
+                    };
+                    (
+                        r.time - opts.before - slack - zone,
+                        r.time + opts.after + slack + zone,
+                    )
+                })
                 .collect(),
         ),
     };
     let logs = timeline::read(bundle, &filter, Pass::EventLogsOnly, opts.read);
     timeline::merge(&mut tl, logs);
-    let found = runs::find_runs(&tl.events, &tl.snapshots, &opts.hint);
+    tl.time_notes = zones::settle(&mut tl, opts.tz);
+    let found = runs::find_runs(&tl, &opts.hint);
     let diagnoses = diagnose::diagnose(&tl, &found, rules, opts.before, opts.after);
     Analyzed {
         analysis: Analysis::new(bundle.root.clone(), diagnoses, &tl.files),

@@ -19,8 +19,13 @@ pub enum TimeBasis {
     Utc,
     /// The text carries an explicit offset (`+02:00`), converted to UTC.
     Offset,
-    /// The text has no zone: read as UTC (or in the zone given with `--tz`).
+    /// The text has no zone: read as UTC, an assumption.
     Assumed,
+    /// The text has no zone; the zone was shown by the evidence (the same failure seen in a
+    /// source that records UTC) and applied.
+    Inferred,
+    /// The text has no zone; read in the zone given with `--tz`.
+    Given,
     /// Not a record time at all: a file's modification date, standing in as an estimate.
     FileDate,
 }
@@ -31,13 +36,15 @@ impl TimeBasis {
             TimeBasis::Utc => "utc",
             TimeBasis::Offset => "offset",
             TimeBasis::Assumed => "assumed",
+            TimeBasis::Inferred => "inferred",
+            TimeBasis::Given => "given",
             TimeBasis::FileDate => "file_date",
         }
     }
 
     /// True when the instant is known (the text or format fixed the zone).
     pub fn is_exact(self) -> bool {
-        matches!(self, TimeBasis::Utc | TimeBasis::Offset)
+        !matches!(self, TimeBasis::Assumed | TimeBasis::FileDate)
     }
 }
 
@@ -133,6 +140,99 @@ pub fn parse_user(s: &str) -> Result<Time, String> {
     ))
 }
 
+/// A time zone for zone-less times: a fixed offset (`+02:00`) or an IANA zone
+/// (`Europe/Berlin`, with its daylight-saving rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    Fixed(chrono::FixedOffset),
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// `UTC`, `Z`, `+02:00`, `+0200`, `-5`, `UTC+2`, or an IANA name.
+    pub fn parse(s: &str) -> Result<Zone, String> {
+        let t = s.trim();
+        let bad = || {
+            format!(
+                "'{t}' is not a time zone padtriage understands; use an offset like +02:00 or an \
+                 IANA name like Europe/Berlin"
+            )
+        };
+        if let Ok(tz) = t.parse::<chrono_tz::Tz>() {
+            return Ok(Zone::Named(tz));
+        }
+        let rest = t
+            .strip_prefix("UTC")
+            .or_else(|| t.strip_prefix("GMT"))
+            .unwrap_or(t);
+        if rest.is_empty() || rest == "Z" {
+            return Ok(Zone::Fixed(
+                chrono::FixedOffset::east_opt(0).ok_or_else(bad)?,
+            ));
+        }
+        let (sign, digits) = match rest.as_bytes().first() {
+            Some(b'+') => (1, &rest[1..]),
+            Some(b'-') => (-1, &rest[1..]),
+            _ => return Err(bad()),
+        };
+        let (h, m) = match digits.split_once(':') {
+            Some((h, m)) => (h, m),
+            None if digits.len() == 4 => digits.split_at(2),
+            None => (digits, "0"),
+        };
+        let h: i32 = h.parse().map_err(|_| bad())?;
+        let m: i32 = m.parse().map_err(|_| bad())?;
+        if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+            return Err(bad());
+        }
+        chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+            .map(Zone::Fixed)
+            .ok_or_else(bad)
+    }
+
+    /// A zone-less time (held as if it were UTC) read in this zone. A local time that occurs
+    /// twice (clocks set back) is its first occurrence unless `second_pass` (the file's times
+    /// went back an hour before it); a time skipped by clocks set forward is read with the
+    /// offset before the change.
+    pub fn to_utc(self, naive_as_utc: Time, second_pass: bool) -> Time {
+        use chrono::{LocalResult, TimeZone};
+        let naive = naive_as_utc.naive_utc();
+        match self {
+            Zone::Fixed(o) => match o.from_local_datetime(&naive) {
+                LocalResult::Single(t) => t.with_timezone(&chrono::Utc),
+                _ => naive_as_utc,
+            },
+            Zone::Named(tz) => match tz.from_local_datetime(&naive) {
+                LocalResult::Single(t) => t.with_timezone(&chrono::Utc),
+                LocalResult::Ambiguous(a, b) => {
+                    let (a, b) = (a.with_timezone(&chrono::Utc), b.with_timezone(&chrono::Utc));
+                    if second_pass {
+                        a.max(b)
+                    } else {
+                        a.min(b)
+                    }
+                }
+                LocalResult::None => {
+                    let hour = chrono::Duration::hours(1);
+                    match tz.from_local_datetime(&(naive - hour)) {
+                        LocalResult::Single(t) => t.with_timezone(&chrono::Utc) + hour,
+                        _ => naive_as_utc,
+                    }
+                }
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Zone::Fixed(o) => write!(f, "UTC{o}"),
+            Zone::Named(tz) => write!(f, "{}", tz.name()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +297,44 @@ mod tests {
             Utc.with_ymd_and_hms(2025, 6, 2, 0, 0, 0).unwrap()
         );
         assert!(parse_user("yesterday").is_err());
+    }
+
+    #[test]
+    fn zones_read_local_times_across_daylight_saving() {
+        let z = Zone::parse("Europe/Berlin").unwrap();
+        let naive = |s: &str| parse(s).unwrap().time;
+        // Clocks set back on 2025-10-26 03:00 CEST -> 02:00 CET: 02:30 happens twice.
+        let first = z.to_utc(naive("2025-10-26 02:30:00"), false);
+        assert_eq!(first, naive("2025-10-26T00:30:00Z"));
+        let second = z.to_utc(naive("2025-10-26 02:30:00"), true);
+        assert_eq!(
+            second,
+            naive("2025-10-26T01:30:00Z"),
+            "the second 02:30 is an hour later"
+        );
+        // Clocks set forward on 2025-03-30 02:00 CET -> 03:00 CEST: 02:30 does not exist.
+        assert_eq!(
+            z.to_utc(naive("2025-03-30 02:30:00"), false),
+            naive("2025-03-30T01:30:00Z")
+        );
+        assert_eq!(
+            z.to_utc(naive("2025-06-02 15:17:05"), false),
+            naive("2025-06-02T13:17:05Z")
+        );
+        for (s, secs) in [
+            ("+02:00", 7200),
+            ("-0530", -19800),
+            ("UTC+2", 7200),
+            ("Z", 0),
+            ("-5", -18000),
+        ] {
+            assert_eq!(
+                Zone::parse(s).unwrap(),
+                Zone::Fixed(chrono::FixedOffset::east_opt(secs).unwrap()),
+                "{s}"
+            );
+        }
+        assert!(Zone::parse("Mars/Olympus").is_err());
+        assert!(Zone::parse("+25:00").is_err());
     }
 }

@@ -133,7 +133,8 @@ fn logon_right_bundle(dir: &Path) -> PathBuf {
         .unwrap()
         .to_utc();
     let who = Principal::new("rpa-bot", "CONTOSO", "S-1-5-21-1-2-3-1104");
-    let mut l = Logon::new(run, "RPA-VM01", who, 10);
+    // On the machine the bundle's dump describes (a bundle naming two machines counts neither).
+    let mut l = Logon::new(run, "PC1", who, 10);
     l.status = 0xC000_015B;
     l.sub_status = 0;
     l.failure_reason = "%%2308".into();

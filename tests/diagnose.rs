@@ -78,6 +78,10 @@ fn logon_failure(
 fn security_report(first: &str, last: &str, errors: u64) -> FileReport {
     let mut r = FileReport::new("Security.evtx", FileKind::Evtx, 1 << 20);
     r.channels.push("Security".into());
+    // A log that records failed logons (auditing on): its silence around a run means something.
+    r.add_kind("security.4624");
+    r.add_kind("security.4625");
+    r.add_computer("RPA-VM01.contoso.com");
     r.records = 1000;
     r.errors = errors;
     r.see_time(t(first));
@@ -97,10 +101,11 @@ fn run_all(events: Vec<Event>, files: Vec<FileReport>, hint: RunHint) -> Vec<Run
         events,
         snapshots: Vec::new(),
         files,
+        time_notes: Default::default(),
     };
     sort_events(&mut tl.events);
     let rules = RuleSet::load(None).unwrap();
-    let runs = find_runs(&tl.events, &tl.snapshots, &hint);
+    let runs = find_runs(&tl, &hint);
     diagnose(
         &tl,
         &runs,
@@ -379,6 +384,7 @@ fn at_creates_a_run_when_the_bundle_has_none() {
         at: Some(t("2025-06-02T13:17:30Z")),
         user: Some("CONTOSO\\jdoe".into()),
         error: None,
+        machine: None,
     };
     let d = run_all(
         events,

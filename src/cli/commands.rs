@@ -24,6 +24,13 @@ pub struct AnalyzeArgs {
     /// The run's error code, with --at (default WindowsIdentityIncorrect).
     #[arg(long, value_name = "CODE")]
     pub error: Option<String>,
+    /// The machine the run failed on, for a bundle holding several machines' evidence.
+    #[arg(long, value_name = "NAME")]
+    pub machine: Option<String>,
+    /// Time zone of times written without one (PAD logs, exports): +02:00 or Europe/Berlin.
+    /// Without it the zone is inferred from the evidence where it can be shown.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
     /// Evidence window around each run: `15m,2m` (before,after) or one duration for both.
     #[arg(long, value_name = "DURATION", default_value = "15m,2m")]
     pub window: String,
@@ -150,7 +157,14 @@ pub fn analyze(args: AnalyzeArgs, opts: ReadOptions) -> Result<u8> {
             .map_err(anyhow::Error::msg)?,
         user: args.user.clone(),
         error: args.error.clone(),
+        machine: args.machine.clone(),
     };
+    let tz = args
+        .tz
+        .as_deref()
+        .map(padtriage::time::Zone::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let color = match args.color.as_str() {
         "always" => true,
         "never" => false,
@@ -166,6 +180,7 @@ pub fn analyze(args: AnalyzeArgs, opts: ReadOptions) -> Result<u8> {
             before,
             after,
             hint,
+            tz,
             read: opts,
         },
     );

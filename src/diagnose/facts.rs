@@ -4,8 +4,9 @@
 //! the names below are the rule language's vocabulary (`known_fields`).
 
 use super::runs::Run;
+use super::snapshots::Standing;
 use crate::codes;
-use crate::identity::{parse_alias_list, Identity};
+use crate::identity::{host_key, parse_alias_list, Form, Identity, Match};
 pub use crate::model::{Field, Fields};
 use crate::model::{Loc, Time};
 use crate::sources::dsregcmd::DsregSnapshot;
@@ -67,6 +68,8 @@ pub struct Fact {
     pub user: Option<Identity>,
     pub fields: Fields,
     pub cite: Cite,
+    /// How far it speaks for the run (dsregcmd dumps: see `snapshots`; all else is current).
+    pub standing: Standing,
 }
 
 impl Fact {
@@ -155,6 +158,7 @@ pub fn from_event(ev: &Event) -> Fact {
         user: ev.user(),
         fields: ev.data.facts(),
         cite: Cite::from_event(ev),
+        standing: Standing::Current,
     }
 }
 
@@ -174,6 +178,7 @@ pub fn from_run(run: &Run) -> Fact {
             kind: "run".into(),
             text: format!("run given with --at {}", run.time.to_rfc3339()),
         }),
+        standing: Standing::Current,
     };
     let fields = &mut f.fields;
     fields.push("error_code", run.error_code.clone());
@@ -182,7 +187,11 @@ pub fn from_run(run: &Run) -> Fact {
         run.ntstatus.iter().map(|c| codes::hex(*c)).collect(),
     );
     if let Some(u) = run.user.as_ref().and_then(|u| u.primary()) {
-        fields.push("user_form", u.form.as_str());
+        // `MACHINE\user` on that machine is a local account, the form KB 5021155 supports.
+        let local = u.form == Form::DomainUser
+            && run.host.is_some()
+            && u.domain.as_deref().and_then(host_key) == run.host;
+        fields.push("user_form", if local { "local" } else { u.form.as_str() });
     }
     fields.push("user_basis", run.user_basis.as_str());
     fields.push_opt("machine", run.machine.clone());
@@ -198,16 +207,23 @@ fn account_match(run: &Run, text: Option<&str>) -> &'static str {
     if aliases.iter().any(|a| a.is_machine_or_service()) {
         return "system";
     }
-    match &run.user {
-        None => "unknown",
-        Some(set) if aliases.iter().any(|a| set.matches(a)) => "run",
-        Some(_) if aliases.is_empty() => "unknown",
-        Some(_) => "other",
+    let Some(set) = &run.user else {
+        return "unknown";
+    };
+    // The best any alias shows: the account that ran it is the connection's only when shown.
+    match aliases
+        .iter()
+        .map(|a| set.compare(a, run.host.as_deref()))
+        .max()
+    {
+        Some(Match::Same) => "run",
+        Some(Match::Different) => "other",
+        _ => "unknown",
     }
 }
 
 /// The fact for a dsregcmd snapshot, seen from one run (ages are relative to the run time).
-pub fn from_snapshot(s: &DsregSnapshot, run: &Run) -> Fact {
+pub fn from_snapshot(s: &DsregSnapshot, run: &Run, standing: Standing) -> Fact {
     let line = |key: &str| s.field(key).map(|f| f.line);
     let mut f = Fact {
         kind: "dsregcmd".into(),
@@ -223,6 +239,7 @@ pub fn from_snapshot(s: &DsregSnapshot, run: &Run) -> Fact {
             kind: "dsregcmd".into(),
             text: String::new(),
         },
+        standing,
     };
     let mut add = |name: &'static str, v: Option<String>, key: &str| {
         if let Some(v) = v {

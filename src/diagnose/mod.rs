@@ -1,29 +1,48 @@
-//! Diagnosis: finding failed runs, gathering the evidence in a window around each, evaluating the
-//! rules, and producing per-cause verdicts with cited evidence and what to collect.
+//! Diagnosis: finding failed runs, scoping the evidence around each to the run's machine,
+//! account and time, evaluating the rules, and producing per-cause verdicts with cited evidence
+//! and what to collect.
+//!
+//! `runs` finds the runs; `zones` settles times written without a zone; `scope` decides which
+//! evidence is about a run; `snapshots` which dsregcmd dumps speak for it; `coverage` when the
+//! absence of a record means something; `facts` and `rules` are the rule language; `verdict`
+//! judges one cause.
 
+pub mod coverage;
 pub mod facts;
 pub mod rules;
 pub mod runs;
+pub mod scope;
+pub mod snapshots;
 pub mod verdict;
+pub mod zones;
 
 use crate::codes;
-use crate::model::{FileReport, Time};
-use crate::sources::registry;
+use crate::model::{Time, TimeBasis};
+use crate::sources::{Event, EventData};
 use crate::timeline::{window, Timeline};
 use chrono::Duration;
+use coverage::Coverage;
 use facts::{Cite, Fact};
-use rules::{EvidenceSource, RuleSet};
+use rules::RuleSet;
 use runs::Run;
+use scope::{Admit, Machines, RunScope};
 use serde::Serialize;
-use verdict::{CauseResult, Context, Coverage, Verdict};
+use snapshots::Standing;
+use verdict::{CauseResult, Context, Verdict};
 
 /// Version of the JSON output (`schema/analysis.schema.json`). Bump the major on breaking change.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
+
+/// How far from a run's time a failed logon may be to be the same attempt as the run's.
+const SAME_ATTEMPT_SECS: i64 = 120;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunDiagnosis {
     pub time: Time,
     pub time_is_estimate: bool,
+    /// How the run's time is known: `utc`, `offset`, `inferred`, `given` (exact); `assumed` (a
+    /// time without zone read as UTC), `file_date` (an estimate).
+    pub time_basis: TimeBasis,
     pub error_code: String,
     pub error_meaning: Option<&'static str>,
     pub ntstatus: Vec<String>,
@@ -33,6 +52,7 @@ pub struct RunDiagnosis {
     pub user_aliases: Vec<String>,
     pub user_basis: &'static str,
     pub user_note: Option<String>,
+    /// The machine the run failed on, as the evidence names it (or the id a run record gives).
     pub machine: Option<String>,
     pub correlation_id: Option<String>,
     pub window: WindowSpan,
@@ -42,6 +62,8 @@ pub struct RunDiagnosis {
     pub primary_verdict: Option<Verdict>,
     pub summary: String,
     pub notes: Vec<String>,
+    /// Where evidence about the same attempt disagreed, and which decided.
+    pub conflicts: Vec<String>,
     pub causes: Vec<CauseResult>,
 }
 
@@ -49,65 +71,6 @@ pub struct RunDiagnosis {
 pub struct WindowSpan {
     pub from: Time,
     pub to: Time,
-}
-
-/// Which evidence sources a file provides: its format's, or, for logs of Windows events, those
-/// of the channels its records came from.
-fn source_of(f: &FileReport) -> Vec<EvidenceSource> {
-    let names: Vec<&str> = match registry::format_source(f.kind) {
-        Some(s) => vec![s],
-        None => f
-            .channels
-            .iter()
-            .filter_map(|c| registry::family_of_channel(c).map(|fam| fam.source()))
-            .collect(),
-    };
-    names
-        .into_iter()
-        .filter_map(EvidenceSource::named)
-        .collect()
-}
-
-/// Which sources are present, and which cover the run's time completely.
-pub fn coverage(files: &[FileReport], run_time: Time, from: Time) -> Coverage {
-    let mut cov = Coverage::default();
-    for f in files.iter().filter(|f| f.skipped.is_none()) {
-        for src in source_of(f) {
-            if !cov.present.contains(&src) {
-                cov.present.push(src);
-            }
-            // Snapshots and run records are bundle-wide; logs must span the run's window.
-            let spans = !registry::is_log(f.kind)
-                || match (f.first, f.last) {
-                    (Some(a), Some(b)) => a <= from && b >= run_time - Duration::minutes(2),
-                    _ => false,
-                };
-            if !spans {
-                continue;
-            }
-            if f.is_partial() {
-                cov.partial.insert(
-                    src.as_str(),
-                    format!(
-                        "{} spans the run but was only partly read ({} unreadable records{})",
-                        f.path,
-                        f.errors,
-                        f.problems
-                            .first()
-                            .map(|p| format!("; {}", p.message))
-                            .unwrap_or_default()
-                    ),
-                );
-            } else if !cov.complete.contains(&src) {
-                cov.complete.push(src);
-            }
-        }
-    }
-    // A fully read copy elsewhere in the bundle makes a partial one moot.
-    for s in &cov.complete {
-        cov.partial.remove(s.as_str());
-    }
-    cov
 }
 
 /// Diagnose each run against every rule.
@@ -118,13 +81,61 @@ pub fn diagnose(
     before: Duration,
     after: Duration,
 ) -> Vec<RunDiagnosis> {
+    let machines = Machines::of(&tl.files);
     runs.iter()
-        .map(|run| diagnose_run(tl, run, rules, before, after))
+        .map(|run| diagnose_run(tl, &machines, run, rules, before, after))
         .collect()
+}
+
+/// The run's detail codes as the rules see them: an umbrella status PAD reported (0xC000006D,
+/// 0xC000006E) is replaced by the SubStatus of the same attempt's 4625 when one says more, and
+/// the disagreement is reported.
+fn refine_detail(run: &Run, counted: &[&Event], conflicts: &mut Vec<String>) -> Vec<u32> {
+    let mut out = Vec::new();
+    for &code in &run.ntstatus {
+        let twin = counted
+            .iter()
+            .filter(|e| (e.time - run.time).num_seconds().abs() <= SAME_ATTEMPT_SECS)
+            .filter_map(|e| match &e.data {
+                EventData::Security(s) if s.event_id == 4625 => Some((e, s)),
+                _ => None,
+            })
+            .filter(|(e, _)| {
+                let (Some(set), Some(u)) = (&run.user, e.user()) else {
+                    return false;
+                };
+                set.is(&u, run.host.as_deref())
+            })
+            .filter(|(_, s)| {
+                s.status == Some(code) && s.sub_status.is_some_and(|sub| codes::refines(code, sub))
+            })
+            .min_by_key(|(e, _)| (e.time - run.time).num_milliseconds().abs());
+        match twin.and_then(|(e, s)| Some((e, s.sub_status?))) {
+            Some((e, sub)) => {
+                conflicts.push(format!(
+                    "PAD reported {}, the generic status of the attempt; the Security log's 4625 \
+                     for the same attempt ({}) gives the specific reason {}, which decides",
+                    codes::describe_hex(code),
+                    Cite::from_event(e).location(),
+                    codes::describe_hex(sub)
+                ));
+                if !out.contains(&sub) {
+                    out.push(sub);
+                }
+            }
+            None => {
+                if !out.contains(&code) {
+                    out.push(code);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn diagnose_run(
     tl: &Timeline,
+    machines: &Machines,
     run: &Run,
     rules: &RuleSet,
     before: Duration,
@@ -132,55 +143,97 @@ fn diagnose_run(
 ) -> RunDiagnosis {
     let from = run.time - before;
     let to = run.time + after;
-    let mut facts: Vec<Fact> = vec![facts::from_run(run)];
-    facts.extend(window(&tl.events, from, to).iter().map(facts::from_event));
-    facts.extend(tl.snapshots.iter().map(|s| facts::from_snapshot(s, run)));
-    let cov = coverage(&tl.files, run.time, from);
+    let scope = RunScope::new(run.host.clone(), machines);
     let mut notes = Vec::new();
-    if run.time_is_estimate {
-        notes.push(
-            "the run's time comes from a file date, not a record: pass --at with the failure time for a precise window"
-                .to_string(),
-        );
+    let mut conflicts = Vec::new();
+
+    // Evidence in the window: counted when in the run's scope, else context.
+    let mut counted: Vec<&Event> = Vec::new();
+    let mut outside: Vec<(Fact, String)> = Vec::new();
+    for ev in window(&tl.events, from, to) {
+        match scope.admit(ev, machines) {
+            Admit::Counted => counted.push(ev),
+            Admit::Context(why) => outside.push((facts::from_event(ev), why)),
+        }
     }
-    for s in &tl.snapshots {
-        match (s.taken_at, s.taken_at_basis.as_deref()) {
-            (Some(t), Some("file modification time")) => {
-                let h = (t - run.time).num_minutes() as f64 / 60.0;
-                if h.abs() > 1.0 {
-                    notes.push(format!(
-                        "{}: the dump prints no time of its own; its file date is {:.1} hours {} the run (that may be when the bundle was copied), so it may not show the state at the failure",
-                        s.source.file,
-                        h.abs(),
-                        if h > 0.0 { "after" } else { "before" },
-                    ));
-                }
-            }
-            (Some(t), basis) => {
-                let h = (t - run.time).num_minutes() as f64 / 60.0;
-                if h.abs() > 1.0 {
-                    notes.push(format!(
-                        "{} was taken {:.1} hours {} the run ({}); device state may have changed in between",
-                        s.source.file,
-                        h.abs(),
-                        if h > 0.0 { "after" } else { "before" },
-                        basis.unwrap_or("time source unknown")
-                    ));
-                }
-            }
-            (None, _) => notes.push(format!(
-                "{}: the time of this dsregcmd dump is unknown; it may not show the state at the failure",
+    let mut refined = run.clone();
+    refined.ntstatus = refine_detail(run, &counted, &mut conflicts);
+    let mut facts: Vec<Fact> = vec![facts::from_run(&refined)];
+    facts.extend(counted.iter().map(|e| facts::from_event(e)));
+
+    // The dumps that speak for the run.
+    let (chosen, unused) = snapshots::choose(run, &tl.snapshots, &scope, machines);
+    for (s, standing) in chosen {
+        match &standing {
+            Standing::Current => {}
+            Standing::Undated(why) => notes.push(format!(
+                "{}: may not show the state at the failure ({why}); it rules causes out but \
+                 confirms none",
+                s.source.file
+            )),
+            Standing::Stale(why) => notes.push(format!(
+                "{}: does not show the state at the failure ({why}); it neither confirms nor \
+                 rules out, and supports at most",
                 s.source.file
             )),
         }
+        facts.push(facts::from_snapshot(s, &refined, standing));
     }
-    for why in cov.partial.values() {
-        notes.push(format!("partly unreadable evidence: {why}"));
+    notes.extend(unused);
+
+    // How the run's time is known.
+    match run.time_basis {
+        TimeBasis::FileDate => notes.push(
+            "the run's time comes from a file date, not a record: pass --at with the failure \
+             time for a precise window"
+                .to_string(),
+        ),
+        TimeBasis::Assumed => notes.push(
+            "the run's time was written without a zone and read as UTC; nothing showed the \
+             zone, so evidence around it is not counted as confirmation or by its absence (pass \
+             --tz)"
+                .to_string(),
+        ),
+        _ => {}
+    }
+    for s in &run.sources {
+        if let Some(n) = tl.time_notes.get(&s.file) {
+            if !notes.contains(n) {
+                notes.push(n.clone());
+            }
+        }
+    }
+    if scope.host.is_none() && scope.several {
+        notes.push(format!(
+            "the bundle holds evidence of {} machines ({}) and nothing says which one ran this \
+             flow: their evidence is not counted (pass --machine)",
+            machines.names.len(),
+            machines
+                .names
+                .values()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+
+    let cov = Coverage::of(&tl.files, &scope, machines);
+    for log in &cov.logs {
+        let spans = log.first.is_some_and(|a| a <= to) && log.last.is_some_and(|b| b >= from);
+        if let (true, Some(why)) = (spans, &log.partial) {
+            let note = format!("partly unreadable evidence: {why}");
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
     }
     let ctx = Context {
-        run,
+        run: &refined,
         facts: &facts,
+        outside: &outside,
         coverage: &cov,
+        from,
+        to,
     };
     let mut causes: Vec<CauseResult> = if run.credential_error {
         rules
@@ -191,12 +244,32 @@ fn diagnose_run(
     } else {
         Vec::new()
     };
+    // The strongest verdict first; among confirmed causes, the one resting on the most
+    // specific evidence about the attempt; then the rule's priority.
     causes.sort_by(|a, b| {
         b.verdict
             .cmp(&a.verdict)
+            .then(b.specificity.cmp(&a.specificity))
             .then(b.priority.cmp(&a.priority))
             .then(a.cause.cmp(&b.cause))
     });
+    let confirmed: Vec<&CauseResult> = causes
+        .iter()
+        .filter(|c| c.verdict == Verdict::Confirmed)
+        .collect();
+    if confirmed.len() > 1 {
+        conflicts.push(format!(
+            "the evidence confirms {} causes ({}); {} rests on the most specific evidence about \
+             the attempt and is taken as the primary cause",
+            confirmed.len(),
+            confirmed
+                .iter()
+                .map(|c| c.cause.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            confirmed[0].cause
+        ));
+    }
     let primary = causes
         .first()
         .filter(|c| matches!(c.verdict, Verdict::Confirmed | Verdict::Likely));
@@ -204,6 +277,7 @@ fn diagnose_run(
     RunDiagnosis {
         time: run.time,
         time_is_estimate: run.time_is_estimate,
+        time_basis: run.time_basis,
         error_code: run.error_code.clone(),
         error_meaning: codes::PAD_RUN_ERRORS
             .iter()
@@ -223,11 +297,24 @@ fn diagnose_run(
         user_aliases: run
             .user
             .as_ref()
-            .map(|u| u.ids.iter().skip(1).map(|i| i.raw.clone()).collect())
+            .map(|u| {
+                let mut names: Vec<String> = Vec::new();
+                for i in u.ids.iter().skip(1) {
+                    let primary = u.primary().is_some_and(|p| p.raw == i.raw);
+                    if !primary && !names.contains(&i.raw) {
+                        names.push(i.raw.clone());
+                    }
+                }
+                names
+            })
             .unwrap_or_default(),
         user_basis: run.user_basis.as_str(),
         user_note: run.user_note.clone(),
-        machine: run.machine.clone(),
+        machine: run
+            .host
+            .as_deref()
+            .map(|h| machines.display(h).to_string())
+            .or_else(|| run.machine.clone()),
         correlation_id: run.correlation_id.clone(),
         window: WindowSpan { from, to },
         sources: run.sources.clone(),
@@ -235,6 +322,7 @@ fn diagnose_run(
         primary_verdict: primary.map(|c| c.verdict),
         summary,
         notes,
+        conflicts,
         causes,
     }
 }

@@ -1,15 +1,22 @@
 //! Evaluating one rule against the facts around one run, and turning what matched into a verdict
 //! with cited evidence, the KB's fix, and what to collect when evidence is missing.
+//!
+//! Only facts in the run's scope count (see `scope`), and for items about an account only
+//! those shown to be the connection's ([`Match::Same`]); what would have matched but is out of
+//! scope is listed as context. How strongly a matched item counts depends on where it comes
+//! from: a dsregcmd dump not shown to be near the run confirms nothing, one shown stale rules
+//! nothing out either (see `snapshots`); the minutes around a run whose time is uncertain
+//! confirm nothing and their silence rules nothing out.
 
+use super::coverage::Coverage;
 use super::facts::{kind_matches, Cite, Fact};
-use super::rules::{
-    Collect, Cond, EvidenceSource, EvidenceSpec, Matcher, Rule, Strength, UserScope,
-};
+use super::rules::{Collect, Cond, EvidenceSpec, Matcher, Rule, Strength, UserScope};
 use super::runs::Run;
-use crate::identity::Form;
+use super::snapshots::Standing;
+use crate::identity::{Form, Match};
+use crate::model::Time;
 use crate::sources::registry;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,26 +70,38 @@ pub struct CauseResult {
     pub collect: Vec<CollectItem>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Evidence that would have counted but is out of the run's scope (another machine, a
+    /// remote logon, an account not shown to be the connection's): shown, never counted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<ContextFinding>,
+    /// How specific the confirming evidence is: a record of the attempt itself (3), the run's
+    /// own detail code (2), a snapshot or other log (1); none (0).
+    #[serde(skip)]
+    pub specificity: u8,
 }
 
-/// Whether the bundle has a given evidence source, and whether it covers the run completely.
-#[derive(Debug, Clone, Default)]
-pub struct Coverage {
-    /// Sources present in the bundle at all.
-    pub present: Vec<EvidenceSource>,
-    /// Sources with a fully read file spanning the run's time: absence there means something.
-    pub complete: Vec<EvidenceSource>,
-    /// Human notes on partly read sources that span the run (`Security.evtx: 3 unreadable records`).
-    pub partial: BTreeMap<&'static str, String>,
+/// Evidence matching a rule item that does not count for the run, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContextFinding {
+    pub describe: String,
+    pub why: String,
+    pub cites: Vec<Cite>,
 }
 
 /// Most records cited for one finding: the report stays readable; the count says the rest.
 const MAX_CITES: usize = 5;
 
+/// Everything a rule is judged on for one run.
 pub struct Context<'a> {
     pub run: &'a Run,
+    /// Facts in the run's scope.
     pub facts: &'a [Fact],
+    /// Facts out of the run's scope, with why: shown as context, never counted.
+    pub outside: &'a [(Fact, String)],
     pub coverage: &'a Coverage,
+    /// The evidence window.
+    pub from: Time,
+    pub to: Time,
 }
 
 /// Whose evidence a rule item is when it does not say: the family's default (`run` and
@@ -95,20 +114,41 @@ fn default_scope(kind: &str) -> UserScope {
         .map_or(UserScope::Any, |f| f.user_scope())
 }
 
-fn user_ok(scope: UserScope, run: &Run, fact: &Fact) -> bool {
+/// How a fact's account fits an item's user scope.
+enum UserFit {
+    Counts,
+    /// Only possibly the connection's account: context, with why.
+    Possibly(String),
+    No,
+}
+
+fn user_fit(scope: UserScope, run: &Run, fact: &Fact) -> UserFit {
+    let compare = |set: &crate::identity::IdentitySet, u: &crate::identity::Identity| match set
+        .compare(u, run.host.as_deref())
+    {
+        Match::Same => UserFit::Counts,
+        Match::Possible => UserFit::Possibly(format!(
+            "names the account as {}, which is not shown to be the connection's ({})",
+            u.raw,
+            set.primary().map_or("", |p| p.raw.as_str())
+        )),
+        Match::Different => UserFit::No,
+    };
     match scope {
-        UserScope::Any => true,
+        UserScope::Any => UserFit::Counts,
         UserScope::Run => match (&run.user, &fact.user) {
-            (Some(set), Some(u)) => set.matches(u),
-            _ => false,
+            (Some(set), Some(u)) => compare(set, u),
+            _ => UserFit::No,
         },
         UserScope::RunOrUnknown => match (&run.user, &fact.user) {
             // A bare SID cannot be told apart from the run's user when no SID of theirs is
             // known (the logon that would prove it may lie outside the window read).
-            (Some(set), Some(u)) if u.form == Form::Sid && set.sids().next().is_none() => true,
-            (Some(set), Some(u)) => set.matches(u),
-            (_, None) => true,
-            (None, Some(_)) => false,
+            (Some(set), Some(u)) if u.form == Form::Sid && set.sids().next().is_none() => {
+                UserFit::Counts
+            }
+            (Some(set), Some(u)) => compare(set, u),
+            (_, None) => UserFit::Counts,
+            (None, Some(_)) => UserFit::No,
         },
     }
 }
@@ -157,12 +197,16 @@ fn cond_holds(cond: &Cond, values: Option<&[String]>) -> bool {
     }
 }
 
-fn fact_matches(m: &Matcher, run: &Run, fact: &Fact) -> bool {
-    kind_matches(&m.kind, &fact.kind)
-        && user_ok(m.user.unwrap_or_else(|| default_scope(&m.kind)), run, fact)
-        && m.when
+fn fits(m: &Matcher, run: &Run, fact: &Fact) -> UserFit {
+    if !kind_matches(&m.kind, &fact.kind)
+        || !m
+            .when
             .iter()
             .all(|(name, cond)| cond_holds(cond, fact.get(name).map(|f| f.values.as_slice())))
+    {
+        return UserFit::No;
+    }
+    user_fit(m.user.unwrap_or_else(|| default_scope(&m.kind)), run, fact)
 }
 
 /// The citation for a matched fact. dsregcmd facts cite the line of the fields the rule used.
@@ -170,7 +214,7 @@ fn cite_for(m: &Matcher, fact: &Fact) -> Cite {
     let mut c = fact.cite.clone();
     if fact.kind == "dsregcmd" {
         let used: Vec<&super::facts::Field> = m.when.keys().filter_map(|k| fact.get(k)).collect();
-        c.line = used.iter().find_map(|f| f.line);
+        c.line = used.iter().find_map(|f| f.line).or(c.line);
         c.text = used
             .iter()
             .map(|f| format!("{} = {}", f.name, f.values.join(", ")))
@@ -180,44 +224,70 @@ fn cite_for(m: &Matcher, fact: &Fact) -> Cite {
     c
 }
 
-/// Facts matching one evidence item; `None` when it does not hold.
-fn item_holds(spec: &EvidenceSpec, ctx: &Context) -> Option<Vec<(Cite, &'static str)>> {
-    let mut cites = Vec::new();
+/// Facts matching one evidence item (every matcher must find one); `None` when it does not
+/// hold.
+fn item_holds<'f>(spec: &EvidenceSpec, ctx: &'f Context) -> Option<Vec<(Cite, &'f Fact)>> {
+    let mut hits_all = Vec::new();
     for m in spec.matchers() {
         let hits: Vec<&Fact> = ctx
             .facts
             .iter()
-            .filter(|f| fact_matches(&m, ctx.run, f))
+            .filter(|f| matches!(fits(&m, ctx.run, f), UserFit::Counts))
             .collect();
         if hits.is_empty() {
             return None;
         }
-        for f in hits {
-            let origin = if f.kind == "dsregcmd" { "dsregcmd" } else { "" };
-            cites.push((cite_for(&m, f), origin));
-        }
+        hits_all.extend(hits.into_iter().map(|f| (cite_for(&m, f), f)));
     }
-    Some(cites)
+    Some(hits_all)
 }
 
-/// dsregcmd facts taken long after (or before) the run say less: a confirming item that rests on
-/// such a snapshot counts only as support.
-fn snapshot_too_far(ctx: &Context) -> Option<String> {
-    let snap = ctx.facts.iter().find(|f| f.kind == "dsregcmd")?;
-    let hours: f64 = snap.get("hours_after_run")?.values.first()?.parse().ok()?;
-    (hours.abs() > 24.0).then(|| {
-        format!(
-            "the dsregcmd snapshot was taken {:.0} hours {} the run; its state may have changed since",
-            hours.abs(),
-            if hours > 0.0 { "after" } else { "before" }
-        )
-    })
+/// Evidence that would match an item but does not count: facts out of the run's scope, and
+/// facts naming an account only possibly the connection's. Each with why.
+fn item_context(spec: &EvidenceSpec, ctx: &Context) -> Vec<(Cite, String)> {
+    let matchers = spec.matchers();
+    // For a single matcher, any near miss; for `all`, only when the other matchers hold.
+    let mut out = Vec::new();
+    for (i, m) in matchers.iter().enumerate() {
+        let others_hold = matchers.iter().enumerate().all(|(j, o)| {
+            j == i
+                || ctx
+                    .facts
+                    .iter()
+                    .any(|f| matches!(fits(o, ctx.run, f), UserFit::Counts))
+        });
+        if !others_hold {
+            continue;
+        }
+        for (f, why) in ctx.outside {
+            if !matches!(fits(m, ctx.run, f), UserFit::No) {
+                out.push((cite_for(m, f), why.clone()));
+            }
+        }
+        for f in ctx.facts {
+            if let UserFit::Possibly(why) = fits(m, ctx.run, f) {
+                out.push((cite_for(m, f), why));
+            }
+        }
+    }
+    out
+}
+
+/// How specific a matched fact is about the failed attempt (see `CauseResult::specificity`).
+fn specificity(f: &Fact) -> u8 {
+    match f.kind.split('.').next() {
+        Some("security") | Some("session") => 3,
+        Some("run") if f.kind == "run" => 2,
+        _ => 1,
+    }
 }
 
 pub fn evaluate(rule: &Rule, ctx: &Context) -> CauseResult {
     let mut findings: Vec<Finding> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
-    let far = snapshot_too_far(ctx);
+    let mut context: Vec<ContextFinding> = Vec::new();
+    let mut spec_level = 0u8;
+    let exact = ctx.run.time_is_exact();
     for spec in &rule.evidence {
         if spec.absent {
             let Some(src) = spec.covered_by else { continue };
@@ -232,30 +302,95 @@ pub fn evaluate(rule: &Rule, ctx: &Context) -> CauseResult {
             if item_holds(spec, ctx).is_some() {
                 continue;
             }
-            if ctx.coverage.complete.contains(&src) {
-                findings.push(Finding {
+            if !exact {
+                notes.push(format!(
+                    "not ruled out on absence of evidence: the run's time is {}, so the minutes \
+                     around it may not be the failure's",
+                    if ctx.run.time_is_estimate {
+                        "an estimate from a file date"
+                    } else {
+                        "read from a time without zone"
+                    }
+                ));
+                continue;
+            }
+            let kind = spec
+                .matchers()
+                .first()
+                .map(|m| m.kind.clone())
+                .unwrap_or_default();
+            match ctx.coverage.absence(src, &kind, ctx.from, ctx.to) {
+                Ok(log) => findings.push(Finding {
                     strength: spec.strength,
                     describe: spec.describe.clone(),
                     cites: Vec::new(),
                     notes: vec![format!(
-                        "the {} evidence in the bundle covers the run's time and holds no such record",
-                        src.as_str()
+                        "{} was read completely, covers the whole window and records {kind} \
+                         events; it holds none that match",
+                        log.file
                     )],
-                });
-            } else if let Some(why) = ctx.coverage.partial.get(src.as_str()) {
-                notes.push(format!("not ruled out on absence of evidence: {why}"));
+                }),
+                Err(Some(why)) => {
+                    notes.push(format!("not ruled out on absence of evidence: {why}"))
+                }
+                Err(None) => {}
             }
             continue;
+        }
+        for (cite, why) in item_context(spec, ctx).into_iter().take(MAX_CITES) {
+            match context
+                .iter_mut()
+                .find(|c| c.describe == spec.describe && c.why == why)
+            {
+                Some(c) if c.cites.len() < MAX_CITES => c.cites.push(cite),
+                Some(_) => {}
+                None => context.push(ContextFinding {
+                    describe: spec.describe.clone(),
+                    why,
+                    cites: vec![cite],
+                }),
+            }
         }
         let Some(hits) = item_holds(spec, ctx) else {
             continue;
         };
         let mut strength = spec.strength;
         let mut fnotes = Vec::new();
-        if strength == Strength::Confirms && hits.iter().all(|(_, o)| *o == "dsregcmd") {
-            if let Some(why) = &far {
+        // What the item rests on decides how far it may go.
+        let mut stale = None;
+        let mut undated = None;
+        for (_, f) in &hits {
+            match &f.standing {
+                Standing::Stale(w) => stale = stale.or(Some(w.clone())),
+                Standing::Undated(w) => undated = undated.or(Some(w.clone())),
+                Standing::Current => {}
+            }
+        }
+        let windowed = hits
+            .iter()
+            .any(|(_, f)| f.kind != "run" && f.kind != "dsregcmd");
+        if let (Some(why), Strength::RulesOut) = (&stale, strength) {
+            notes.push(format!(
+                "not ruled out by the dsregcmd dump: {why}; it cannot show the state at the failure"
+            ));
+            continue;
+        }
+        if strength == Strength::Confirms {
+            let cap = stale
+                .or(undated)
+                .map(|w| format!("the dsregcmd dump may not show the state at the failure: {w}"))
+                .or_else(|| {
+                    (windowed && !exact).then(|| {
+                        "the run's time is uncertain, so these records may be of another attempt"
+                            .to_string()
+                    })
+                });
+            if let Some(why) = cap {
                 strength = Strength::Supports;
                 fnotes.push(format!("counted as support only: {why}"));
+            } else {
+                spec_level =
+                    spec_level.max(hits.iter().map(|(_, f)| specificity(f)).max().unwrap_or(0));
             }
         }
         let total = hits.len();
@@ -295,6 +430,7 @@ pub fn evaluate(rule: &Rule, ctx: &Context) -> CauseResult {
         (false, false, false) => Verdict::Unknown,
     };
     findings.sort_by_key(|f| std::cmp::Reverse(f.strength));
+    notes.dedup();
     let collect = if verdict == Verdict::Unknown {
         collect_items(&rule.collect, ctx.coverage)
     } else {
@@ -310,6 +446,12 @@ pub fn evaluate(rule: &Rule, ctx: &Context) -> CauseResult {
         resolution: rule.resolution.clone(),
         collect,
         notes,
+        context,
+        specificity: if verdict == Verdict::Confirmed {
+            spec_level
+        } else {
+            0
+        },
     }
 }
 

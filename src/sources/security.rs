@@ -5,7 +5,7 @@
 use super::windows_event::{clean_str, clean_text, RawEvent};
 use super::Family;
 use crate::codes;
-use crate::identity::Identity;
+use crate::identity::{host_key, Identity};
 use crate::model::{Account, Fields, Text, UserScope};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -84,6 +84,10 @@ impl Family for Security {
         Identity::from_account(&s.target)
     }
 
+    fn foreign(s: &SecurityEvent, machine: Option<&str>) -> Option<String> {
+        foreign(s, machine)
+    }
+
     fn facts(s: &SecurityEvent, f: &mut Fields) {
         f.push("event_id", s.event_id.to_string());
         f.push_opt("status", s.status.map(codes::hex));
@@ -108,6 +112,42 @@ impl Family for Security {
         f.push_opt("workstation", s.workstation.clone());
         f.push_opt("failure_reason", s.failure_reason.clone());
     }
+}
+
+/// Logon types of an attempt the desktop-flow connection does not make: batch (4) and service
+/// (5) logons are scheduled tasks' and services' own accounts.
+const NOT_THE_CONNECTION: &[u32] = &[4, 5];
+
+/// Why a logon event is not the connection's attempt on `machine`: a service or batch logon, or
+/// one that came from another host (a source address that is not this machine's, with a
+/// workstation name that is not this machine's either).
+fn foreign(s: &SecurityEvent, machine: Option<&str>) -> Option<String> {
+    if !matches!(s.event_id, 4624 | 4625) {
+        return None;
+    }
+    if let Some(t) = s.logon_type.filter(|t| NOT_THE_CONNECTION.contains(t)) {
+        return Some(format!(
+            "a {} logon (type {t}), not the desktop-flow connection's",
+            codes::logon_type_name(t)
+        ));
+    }
+    let workstation = s.workstation.as_deref().and_then(host_key);
+    let from_this_machine = match (workstation.as_deref(), machine) {
+        (Some(w), Some(m)) => Some(w == m),
+        _ => None,
+    };
+    if let Some(ip) = s.ip_address.as_deref().filter(|ip| !is_local_ip(ip)) {
+        if from_this_machine != Some(true) {
+            return Some(format!("a logon from another host ({})", ip.trim()));
+        }
+    }
+    if from_this_machine == Some(false) {
+        return Some(format!(
+            "a logon from another workstation ({})",
+            s.workstation.as_deref().unwrap_or_default()
+        ));
+    }
+    None
 }
 
 /// A source address that is this machine itself (or none at all).

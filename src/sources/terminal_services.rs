@@ -134,6 +134,15 @@ impl Family for TerminalServices {
         s.user.as_deref().and_then(Identity::parse)
     }
 
+    fn foreign(s: &SessionEvent, _machine: Option<&str>) -> Option<String> {
+        (s.is_local() == Some(false)).then(|| {
+            format!(
+                "a session from another host ({})",
+                s.address.as_deref().unwrap_or_default()
+            )
+        })
+    }
+
     fn facts(s: &SessionEvent, f: &mut Fields) {
         f.push("event_id", s.event_id.to_string());
         f.push("action", s.action());

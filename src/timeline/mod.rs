@@ -25,6 +25,8 @@ pub struct Timeline {
     pub snapshots: Vec<sources::dsregcmd::DsregSnapshot>,
     /// One report per input read, plus the bundle's skipped files.
     pub files: Vec<FileReport>,
+    /// How the times of a file were read, when that needs saying (zone-less times), by file.
+    pub time_notes: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]

@@ -150,9 +150,15 @@ impl<'c> ExportReader<'c> {
                         self.report.add_computer(m);
                     }
                 }
-                let wanted = raw.channel.as_deref().is_some_and(|c| {
-                    we::select(c, raw.provider.as_deref(), raw.event_id).is_some()
-                }) && self.ctx.filter.keeps_time(raw.time);
+                let family = raw
+                    .channel
+                    .as_deref()
+                    .and_then(|c| we::select(c, raw.provider.as_deref(), raw.event_id));
+                if let Some(f) = family {
+                    self.report
+                        .add_kind(&format!("{}.{}", f.name(), raw.event_id));
+                }
+                let wanted = family.is_some() && self.ctx.filter.keeps_time(raw.time);
                 let source = SourceRef {
                     file: Arc::clone(&self.ctx.file),
                     loc: raw.record_id.map_or(Loc::Line(line), Loc::Record),

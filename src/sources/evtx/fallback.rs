@@ -4,7 +4,7 @@
 //! whole document is parsed for the records kept, into the same [`RawEvent`] the walker builds.
 
 use super::{ChunkOutcome, Work, CHUNK_SIZE};
-use crate::model::{EventFilter, Time};
+use crate::model::Time;
 use crate::sources::windows_event::{self as we, RawEvent, Value};
 use evtx::err::EvtxError;
 use evtx::{EvtxChunk, EvtxRecord};
@@ -44,16 +44,6 @@ fn to_time(ts: evtx::Timestamp) -> Option<Time> {
 }
 
 /// Whether a record with this header is kept (before any other string is built).
-fn wanted(
-    channel: Option<&str>,
-    provider: Option<&str>,
-    id: u32,
-    filter: &EventFilter,
-    t: Time,
-) -> bool {
-    channel.is_some_and(|c| we::select(c, provider, id).is_some()) && filter.keeps_time(t)
-}
-
 /// Read a chunk's records through the crate's iterator (`len` < `CHUNK_SIZE` for a chunk cut
 /// short: only its whole records count).
 pub(super) fn crate_records(
@@ -146,13 +136,13 @@ fn json_record(work: &Work, out: &mut ChunkOutcome, rec: EvtxRecord<'_>) {
         .and_then(|v| v.as_u32())
         .unwrap_or(0);
     out.see(time, channel.as_deref());
-    let keep = wanted(
-        channel.as_deref(),
-        provider.as_deref(),
-        event_id,
-        work.filter,
-        time,
-    );
+    let family = channel
+        .as_deref()
+        .and_then(|c| we::select(c, provider.as_deref(), event_id));
+    if let Some(f) = family {
+        out.see_kind(f, event_id);
+    }
+    let keep = family.is_some() && work.filter.keeps_time(time);
     let raw = keep
         .then(|| serde_json::from_str::<J>(&text).ok())
         .flatten()

@@ -97,6 +97,8 @@ struct ChunkOutcome {
     channels: Vec<String>,
     /// Computer names of the records of the channels padtriage reads.
     computers: Vec<String>,
+    /// Families and event ids of the records padtriage reads (kept or not).
+    kinds: Vec<(super::FamilyId, u32)>,
     first: Option<Time>,
     last: Option<Time>,
     events: Vec<Event>,
@@ -116,6 +118,13 @@ impl ChunkOutcome {
             if !self.channels.iter().any(|k| k == c) {
                 self.channels.push(c.to_string());
             }
+        }
+    }
+
+    /// Note the family and event id of a record padtriage reads.
+    fn see_kind(&mut self, family: super::FamilyId, event_id: u32) {
+        if !self.kinds.contains(&(family, event_id)) {
+            self.kinds.push((family, event_id));
         }
     }
 
@@ -207,6 +216,9 @@ impl Fold {
         }
         for c in &o.computers {
             r.add_computer(c);
+        }
+        for (fam, id) in &o.kinds {
+            r.add_kind(&format!("{}.{id}", fam.name()));
         }
         for p in o.problems {
             if self.chunk_problems.len() < MAX_PROBLEMS {

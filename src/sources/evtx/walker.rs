@@ -516,6 +516,7 @@ impl Walk<'_> {
             out.ignored += 1;
             return;
         };
+        out.see_kind(family, event_id);
         // The machine of every record read (a log names one, or a few after a rename), decoded
         // once whenever it changes; it scopes evidence to the run's machine.
         let has_computer = self

@@ -116,6 +116,8 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed, sink: &d
     let mut problems = LineProblems::new("bad_line", "unreadable lines");
     let mut prev = Prev::Nothing;
     let mut line_no = 0u64;
+    // The last zone-less time read: a step back of half an hour or more is a clock set back.
+    let mut last_assumed: Option<crate::model::Time> = None;
     let mut entries = 0u64;
     let mut stray = 0u64;
     let mut cont_budget = 0usize;
@@ -231,6 +233,12 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed, sink: &d
         };
         parsed.report.records += 1;
         parsed.report.see_time(time);
+        if basis == crate::model::TimeBasis::Assumed {
+            if last_assumed.is_some_and(|l| time < l - chrono::Duration::minutes(30)) {
+                parsed.report.folds.push((line_no, time));
+            }
+            last_assumed = Some(time);
+        }
         match data {
             Some(entry) => {
                 // No continuation can reach the entries before this one any more.
@@ -241,6 +249,10 @@ fn read_lines<R: BufRead>(mut r: R, ctx: &ReadCtx, parsed: &mut Parsed, sink: &d
                 if let Some(m) = entry.machine.as_deref() {
                     parsed.report.add_computer(m);
                 }
+                parsed.report.add_kind(&format!(
+                    "pad.{}",
+                    entry.level.map_or("entry", TraceLevel::as_str)
+                ));
                 parsed.events.push(Event {
                     time,
                     time_basis: basis,

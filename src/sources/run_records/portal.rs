@@ -6,7 +6,7 @@ use super::{
     MAX_PORTAL_BYTES,
 };
 use crate::codes;
-use crate::model::{FileKind, Loc, Problem, SourceRef};
+use crate::model::{FileKind, Loc, Problem, SourceRef, Time, TimeBasis};
 use crate::sources::text::user_from_text;
 use crate::sources::{Event, EventData, Parsed, ReadCtx};
 use regex::Regex;
@@ -33,9 +33,12 @@ pub fn looks_like_portal_error(head: &str) -> bool {
 /// wrapped in the action output (`{"statusCode":400,"body":{"error":..}}`, `{"body":..}`, a body
 /// that is itself a JSON string). Each error found becomes one event.
 ///
-/// The JSON carries no time: the event is placed at `ctx.mtime` with `time_is_estimate = true`.
-/// Without an mtime nothing can be placed; a `no_time` problem says `--at` is needed. The time
-/// filter is not applied to these estimates, so the record that defines the run is never lost.
+/// The error itself carries no time. The action's raw outputs (`{"statusCode":..,"headers":
+/// {..,"Date":"Tue, 11 Mar 2025 14:05:13 GMT"},"body":..}`) carry the response's HTTP `Date`
+/// header, which is then the record's time [I: connector outputs include response headers].
+/// Otherwise the event is placed at `ctx.mtime` with `time_is_estimate = true`; without an mtime
+/// nothing can be placed and a `no_time` problem says `--at` is needed. The time filter is not
+/// applied to these estimates, so the record that defines the run is never lost.
 pub fn read_portal_error<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
     read_text(
         r,
@@ -71,6 +74,7 @@ fn portal_errors(text: &str, ctx: &ReadCtx, parsed: &mut Parsed) {
         return;
     }
 
+    let response_date = response_date(&root, MAX_DEPTH);
     let lines = error_lines(text);
     for (i, err) in errors.iter().enumerate() {
         parsed.report.records += 1;
@@ -93,14 +97,21 @@ fn portal_errors(text: &str, ctx: &ReadCtx, parsed: &mut Parsed) {
                 m.truncate(end);
             }
         }
-        let Some(time) = ctx.mtime else {
-            parsed.report.ignored += 1;
-            continue;
+        let (time, basis) = match (response_date, ctx.mtime) {
+            (Some(t), _) => {
+                record.time_is_estimate = false;
+                (t, TimeBasis::Utc)
+            }
+            (None, Some(t)) => (t, TimeBasis::FileDate),
+            (None, None) => {
+                parsed.report.ignored += 1;
+                continue;
+            }
         };
         parsed.report.see_time(time);
         parsed.events.push(Event {
             time,
-            time_basis: crate::model::TimeBasis::FileDate,
+            time_basis: basis,
             machine: record.machine.as_deref().map(Into::into),
             source: SourceRef {
                 file: ctx.file.clone(),
@@ -110,7 +121,7 @@ fn portal_errors(text: &str, ctx: &ReadCtx, parsed: &mut Parsed) {
         });
         parsed.report.kept += 1;
     }
-    if ctx.mtime.is_none() {
+    if ctx.mtime.is_none() && response_date.is_none() {
         parsed.report.problems.push(Problem::new(
             "no_time",
             None,
@@ -118,6 +129,32 @@ fn portal_errors(text: &str, ctx: &ReadCtx, parsed: &mut Parsed) {
              give the run's time with --at to place it on the timeline",
         ));
     }
+}
+
+/// The `Date` header of an action's raw outputs (`headers.Date`, any case), as HTTP writes it.
+fn response_date(v: &Value, depth: u8) -> Option<Time> {
+    let o = v.as_object()?;
+    let headers = o
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("headers"))
+        .and_then(|(_, h)| h.as_object());
+    if let Some(h) = headers {
+        let date = h
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("date"))
+            .and_then(|(_, d)| d.as_str());
+        if let Some(t) = date.and_then(|d| chrono::DateTime::parse_from_rfc2822(d.trim()).ok()) {
+            return Some(t.with_timezone(&chrono::Utc));
+        }
+    }
+    // Wrapped outputs (`{"outputs": {...}}`) one level at a time.
+    (depth > 0)
+        .then(|| {
+            o.values()
+                .filter(|c| c.is_object())
+                .find_map(|c| response_date(c, depth - 1))
+        })
+        .flatten()
 }
 
 /// Every `{"error":{"code":..}}` object inside `v`, in document order. Found error objects are

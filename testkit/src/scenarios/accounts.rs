@@ -12,7 +12,7 @@ use super::{
 use crate::events::{self as ev, Logon};
 use crate::writers::dsregcmd::dsreg_text;
 use crate::writers::evtx_log::{evtx, evtx_streamed};
-use crate::writers::run_records::portal_error;
+use crate::writers::run_records::portal_outputs;
 use crate::writers::zip_archive::zip;
 use crate::writers::{encode, guid_str, Enc};
 use chrono::{DateTime, Duration, Utc};
@@ -154,7 +154,7 @@ fn build_credentials_mismatch(
         file("dsregcmd.txt", dsreg, relogon + mins(3)),
         file(
             "error.json",
-            portal_error(WII, signed(0xC000_006D)),
+            portal_outputs(WII, signed(0xC000_006D), fail + secs(1)),
             fail + mins(40),
         ),
     ];
@@ -261,7 +261,11 @@ pub(super) fn s02_account_state() -> Scenario {
                 file("Security.evtx", security, collected),
                 file("System.evtx", system, collected),
                 file("dsregcmd.txt", dsreg, admin_logon + mins(6)),
-                file("error.json", portal_error(WII, signed(0xC000_0234)), fail + mins(20)),
+                file(
+                    "error.json",
+                    portal_outputs(WII, signed(0xC000_0234), fail + secs(1)),
+                    fail + mins(20),
+                ),
             ]
         }),
     }

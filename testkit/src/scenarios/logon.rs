@@ -11,7 +11,7 @@ use super::{expected, file, mins, ms, readme, run, secs, signed, t, Scenario, WI
 use crate::events::{self as ev};
 use crate::writers::dsregcmd::{dsreg_text, PrtDiag};
 use crate::writers::evtx_log::evtx;
-use crate::writers::run_records::{flowsessions_csv, portal_error, SessionRow};
+use crate::writers::run_records::{flowsessions_csv, portal_outputs, SessionRow};
 use crate::writers::{encode, guid_str, Enc};
 use chrono::Duration;
 
@@ -84,7 +84,11 @@ pub(super) fn s07_logon_right_missing() -> Scenario {
                 file("Microsoft-Windows-User Device Registration%4Admin.evtx", udr, collected),
                 file("Security.evtx", security, collected),
                 file("dsregcmd.txt", dsreg, admin_logon + mins(4)),
-                file("error.json", portal_error(WII, signed(0xC000_015B)), fail + mins(30)),
+                file(
+                    "error.json",
+                    portal_outputs(WII, signed(0xC000_015B), fail + secs(1)),
+                    fail + mins(30),
+                ),
             ];
             files.extend(logs.files("PAD/", collected));
             files

@@ -6,9 +6,28 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt::Write as _;
 
-/// The error body the portal shows for a failed run, saved as it is displayed: indented by two,
-/// CRLF line ends.
-pub(crate) fn portal_error(code: &str, status: i32) -> Vec<u8> {
+/// The action's raw outputs the run page shows for a failed run ("Show raw outputs"): status,
+/// response headers (their `Date` is when the service answered) and the error body, indented by
+/// two, CRLF line ends.
+pub(crate) fn portal_outputs(code: &str, status: i32, answered: DateTime<Utc>) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Outputs<'a> {
+        #[serde(rename = "statusCode")]
+        status_code: u16,
+        headers: Headers,
+        body: Body<'a>,
+    }
+    #[derive(Serialize)]
+    struct Headers {
+        #[serde(rename = "Cache-Control")]
+        cache_control: &'static str,
+        #[serde(rename = "x-ms-request-id")]
+        request_id: String,
+        #[serde(rename = "Date")]
+        date: String,
+        #[serde(rename = "Content-Type")]
+        content_type: &'static str,
+    }
     #[derive(Serialize)]
     struct Body<'a> {
         error: Error<'a>,
@@ -18,17 +37,25 @@ pub(crate) fn portal_error(code: &str, status: i32) -> Vec<u8> {
         code: &'a str,
         message: String,
     }
-    let body = Body {
-        error: Error {
-            code,
-            message: format!(
-                "The credentials provided with the request are invalid. Logon failed with error {status}."
-            ),
+    let outputs = Outputs {
+        status_code: 400,
+        headers: Headers {
+            cache_control: "no-cache",
+            request_id: guid_str(&format!("request {code} {status}")),
+            date: answered.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            content_type: "application/json; charset=utf-8",
+        },
+        body: Body {
+            error: Error {
+                code,
+                message: format!(
+                    "The credentials provided with the request are invalid. Logon failed with error {status}."
+                ),
+            },
         },
     };
-    let text = serde_json::to_string_pretty(&body)
-        .unwrap_or_else(|e| panic!("portal error does not serialise: {e}"));
-    // JSON escapes line breaks inside strings, so every \n here is the pretty printer's.
+    let text = serde_json::to_string_pretty(&outputs)
+        .unwrap_or_else(|e| panic!("portal outputs do not serialise: {e}"));
     let mut text = text.replace('\n', "\r\n");
     text.push_str("\r\n");
     text.into_bytes()
