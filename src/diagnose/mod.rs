@@ -203,17 +203,26 @@ fn diagnose_run(
             }
         }
     }
-    if scope.host.is_none() && scope.several {
+    if scope.host.is_none() && !machines.names.is_empty() {
         notes.push(format!(
-            "the bundle holds evidence of {} machines ({}) and nothing says which one ran this \
-             flow: their evidence is not counted (pass --machine)",
-            machines.names.len(),
+            "the bundle's evidence comes from {} ({}) and nothing ties this run to {}: that \
+             evidence is not counted (pass --machine)",
+            if machines.several() {
+                "several machines"
+            } else {
+                "a machine"
+            },
             machines
                 .names
                 .values()
                 .cloned()
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if machines.several() {
+                "one of them"
+            } else {
+                "it"
+            },
         ));
     }
 

@@ -223,7 +223,12 @@ pub fn find_runs(tl: &Timeline, hint: &RunHint) -> Vec<Run> {
             r.host = given_host.clone();
         }
         if r.host.is_none() {
-            r.host = machines.only().map(str::to_string);
+            let first = r
+                .sources
+                .first()
+                .map(|c| c.file.clone())
+                .unwrap_or_default();
+            r.host = machines.only_for(&first).map(str::to_string);
         }
         if let Some(u) = hint.user.as_deref().and_then(Identity::parse) {
             r.user = Some(IdentitySet::new(u));

@@ -20,6 +20,9 @@ pub struct Machines {
     /// Host keys of every machine the bundle names, with a name as written.
     pub names: BTreeMap<String, String>,
     by_file: BTreeMap<String, String>,
+    /// Folders named after a machine whose evidence they hold (a machine group's bundle: one
+    /// folder per host), by host.
+    host_folders: BTreeMap<String, String>,
 }
 
 /// The folder a display path sits in: `a/b/c.log` → `a/b`, `x.zip!/c.log` → `x.zip!`,
@@ -53,18 +56,33 @@ impl Machines {
                 (f.path.as_str(), hosts)
             })
             .collect();
+        let mut host_folders = BTreeMap::new();
+        for (path, hosts) in &own {
+            let mut dir = parent(path);
+            while let Some(d) = dir.filter(|d| !d.is_empty()) {
+                let name = d.rsplit('/').next().unwrap_or(d);
+                if let Some(k) = host_key(name).filter(|k| hosts.contains(k)) {
+                    host_folders.insert(k, d.to_string());
+                }
+                dir = parent(d);
+            }
+        }
         let mut by_file = BTreeMap::new();
         for (path, hosts) in &own {
             let host = match hosts.len() {
                 1 => hosts.iter().next().cloned(),
-                0 => inherited(path, &own),
+                0 => inherited(path, &own, &host_folders),
                 _ => None,
             };
             if let Some(h) = host {
                 by_file.insert(path.to_string(), h);
             }
         }
-        Machines { names, by_file }
+        Machines {
+            names,
+            by_file,
+            host_folders,
+        }
     }
 
     /// The bundle names more than one machine.
@@ -77,6 +95,17 @@ impl Machines {
         (self.names.len() == 1)
             .then(|| self.names.keys().next().map(String::as_str))
             .flatten()
+    }
+
+    /// The only machine the bundle names, for evidence at `path` that names none: not when that
+    /// machine's evidence sits in a folder named after it and `path` is outside that folder
+    /// (the bundle is sorted by host, and `path` is not that host's).
+    pub fn only_for(&self, path: &str) -> Option<&str> {
+        let host = self.only()?;
+        match self.host_folders.get(host) {
+            Some(dir) if !inside(path, dir) => None,
+            _ => Some(host),
+        }
     }
 
     /// The machine a file was recorded on, when its records or folder say.
@@ -96,24 +125,24 @@ impl Machines {
     }
 }
 
-/// A machine for a file that names none: the nearest folder up whose files name exactly one
-/// (its own files first, then everything below it); none when a folder names several.
-fn inherited(path: &str, own: &[(&str, BTreeSet<String>)]) -> Option<String> {
+/// A machine for a file that names none: the nearest folder up whose own files name exactly
+/// one, or that is named after a machine whose evidence it holds; none when a folder names
+/// several.
+fn inherited(
+    path: &str,
+    own: &[(&str, BTreeSet<String>)],
+    host_folders: &BTreeMap<String, String>,
+) -> Option<String> {
     let mut dir = parent(path)?;
     loop {
-        let direct: BTreeSet<&String> = own
+        if let Some((host, _)) = host_folders.iter().find(|(_, d)| *d == dir) {
+            return Some(host.clone());
+        }
+        let found: BTreeSet<&String> = own
             .iter()
             .filter(|(p, _)| parent(p) == Some(dir))
             .flat_map(|(_, h)| h)
             .collect();
-        let found: BTreeSet<&String> = if direct.is_empty() {
-            own.iter()
-                .filter(|(p, _)| inside(p, dir))
-                .flat_map(|(_, h)| h)
-                .collect()
-        } else {
-            direct
-        };
         match found.len() {
             1 => return found.into_iter().next().cloned(),
             0 => dir = parent(dir)?,
@@ -142,26 +171,30 @@ pub struct RunScope {
 impl RunScope {
     pub fn new(host: Option<String>, machines: &Machines) -> RunScope {
         RunScope {
-            host: host.or_else(|| machines.only().map(str::to_string)),
+            host,
             several: machines.several(),
         }
     }
 
     /// Whether evidence recorded on `host` (when known) is about this run's machine.
     pub fn machine(&self, host: Option<&str>, machines: &Machines) -> Admit {
+        let unknown_run = || {
+            Admit::Context(
+                "the bundle names the machines its evidence comes from, but nothing says which \
+                 one ran this flow (pass --machine)"
+                    .into(),
+            )
+        };
         match (self.host.as_deref(), host) {
             (Some(run), Some(other)) if run != other => Admit::Context(format!(
                 "recorded on another machine ({})",
                 machines.display(other)
             )),
-            (None, _) if self.several => Admit::Context(
-                "the bundle holds evidence of several machines and nothing says which one ran \
-                 this flow (pass --machine)"
-                    .into(),
-            ),
             (Some(_), None) if self.several => Admit::Context(
                 "names no machine, in a bundle holding evidence of several machines".into(),
             ),
+            (None, Some(_)) => unknown_run(),
+            (None, None) if self.several => unknown_run(),
             _ => Admit::Counted,
         }
     }
@@ -221,9 +254,24 @@ mod tests {
         assert_eq!(m.only(), Some("rpa-vm01"));
         assert_eq!(m.file("bundle.zip!/PAD/x.log"), Some("rpa-vm01"));
         assert_eq!(m.file("other/logs.zip!/y.log"), Some("rpa-vm01"));
-        let s = RunScope::new(None, &m);
-        assert_eq!(s.host.as_deref(), Some("rpa-vm01"));
+        assert_eq!(m.only_for("other/logs.zip!/y.log"), Some("rpa-vm01"));
+        let s = RunScope::new(m.only_for("bundle.zip!/PAD/x.log").map(str::to_string), &m);
         assert_eq!(s.machine(None, &m), Admit::Counted);
+        assert_eq!(s.machine(Some("rpa-vm01"), &m), Admit::Counted);
+    }
+
+    #[test]
+    fn a_folder_named_after_its_machine_is_that_machine_and_only_that() {
+        let m = Machines::of(&[
+            file("PAD/UIFlowService.log", &[]),
+            file("OTHER-HOST/Security.evtx", &["OTHER-HOST.contoso.com"]),
+            file("OTHER-HOST/notes/dsregcmd.txt", &[]),
+        ]);
+        assert_eq!(m.file("OTHER-HOST/notes/dsregcmd.txt"), Some("other-host"));
+        // The bundle's only machine is not the run's when the run's file sits outside the folder
+        // holding that machine's evidence.
+        assert_eq!(m.only_for("PAD/UIFlowService.log"), None);
+        assert_eq!(m.only_for("OTHER-HOST/x.log"), Some("other-host"));
     }
 
     #[test]
