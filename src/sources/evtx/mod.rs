@@ -1,20 +1,20 @@
 //! Reads `.evtx` event logs: the 4096-byte file header, then 64 KiB chunks, parsed in parallel
 //! and folded into the file's report in chunk order. This module holds the public API, what a
-//! chunk yields ([`ChunkOutcome`]), the per-file fold of those outcomes, and which reader each
+//! chunk yields (`ChunkOutcome`), the per-file fold of those outcomes, and which reader each
 //! chunk goes to; the parts live in:
 //!
-//! - [`reader`]: getting chunks to the workers. A stream (a zip member) is read by one thread
+//! - `reader`: getting chunks to the workers. A stream (a zip member) is read by one thread
 //!   that hands chunks to the pool in jobs, a bounded number out at once; a log on disk
 //!   ([`read_evtx_file_to`]) has no reading thread, each worker claims the next chunk number and
 //!   reads that chunk by position. Outcomes are put back in chunk order for the fold.
-//! - [`walker`]: padtriage's own BinXML walker. Records are not rendered: record headers and
+//! - `walker`: padtriage's own BinXML walker. Records are not rendered: record headers and
 //!   template instances are parsed in place, the fields padtriage reads are found through the
 //!   template maps, and only records [`windows_event::select`](super::windows_event::select) wants get their
 //!   strings built (the crate's record iterator builds every record's content tree, which costs
 //!   about as much as rendering it to JSON).
-//! - [`templates`]: template definitions walked into maps of where each field comes from, and
+//! - `templates`: template definitions walked into maps of where each field comes from, and
 //!   the per-worker cache that lets one walk serve every chunk and log with that definition.
-//! - [`fallback`]: the `evtx` crate's record iterator with JSON rendering, for every chunk the
+//! - `fallback`: the `evtx` crate's record iterator with JSON rendering, for every chunk the
 //!   walker does not vouch for: as soon as anything in a chunk is not as the walker expects, the
 //!   whole chunk goes through the crate, so damaged chunks get the crate's exact errors and
 //!   recovery, and nothing is lost.
@@ -412,6 +412,8 @@ impl super::Format for Evtx {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use padtriage_testkit::events::{self, Logon, Principal};
+    use padtriage_testkit::evtx_writer::EvtxWriter;
 
     /// The shared real-evtx folder: `<repo>/../shared` (CI, main checkout) or one level up (a
     /// worktree under `<root>/wt/`).
@@ -476,5 +478,165 @@ mod tests {
             }
         }
         assert!(compared > 1000, "only {compared} events compared");
+    }
+
+    /// A Security log of three failed logons (4625): one chunk, one EventData template.
+    fn failed_logons() -> Vec<u8> {
+        let mut w = EvtxWriter::new();
+        let start = padtriage_testkit::broken::base_time();
+        for i in 0..3 {
+            let who = Principal::new("alex", "CONTOSO", "S-1-5-21-1-2-3-1001");
+            let time = start + chrono::TimeDelta::seconds(i);
+            let mut l = Logon::new(time, "PC1.contoso.com", who, 2);
+            l.status = 0xC000_006D;
+            l.sub_status = 0xC000_006A;
+            w.push(&events::security_4625(&l)).expect("writes");
+        }
+        w.finish()
+    }
+
+    fn utf16(text: &str) -> Vec<u8> {
+        text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    fn u32_at(b: &[u8], at: usize) -> usize {
+        u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes")) as usize
+    }
+
+    /// The body (start, size) of the definition in `chunk`'s template table that holds `text`.
+    fn definition_holding(chunk: &[u8], text: &str) -> (usize, usize) {
+        let needle = utf16(text);
+        for bucket in 0..32 {
+            let mut def = u32_at(chunk, 384 + 4 * bucket);
+            while def != 0 {
+                let (start, size) = (def + 24, u32_at(chunk, def + 20));
+                if chunk[start..start + size]
+                    .windows(needle.len())
+                    .any(|w| w == needle)
+                {
+                    return (start, size);
+                }
+                def = u32_at(chunk, def);
+            }
+        }
+        panic!("no definition holds {text}");
+    }
+
+    /// Swap two texts of the same length in `b`.
+    fn swap_texts(b: &mut [u8], x: &str, y: &str) {
+        let (x, y) = (utf16(x), utf16(y));
+        let find = |b: &[u8], n: &[u8]| b.windows(n.len()).position(|w| w == n).expect("found");
+        let (i, j) = (find(b, &x), find(b, &y));
+        b[i..i + x.len()].copy_from_slice(&y);
+        b[j..j + y.len()].copy_from_slice(&x);
+    }
+
+    /// Set `b[at..at + 4]` so that the CRC32 of `b` is `want`. CRC32 is affine in its input: the
+    /// effect of each of the 32 bits is found, and the system solved over GF(2).
+    fn force_crc32(b: &mut [u8], at: usize, want: u32) {
+        b[at..at + 4].fill(0);
+        let base = crc32fast::hash(b);
+        // basis[p]: an effect whose highest bit is p, and the window bits that give it.
+        let mut basis: [Option<(u32, u32)>; 32] = [None; 32];
+        for bit in 0..32 {
+            b[at + bit / 8] ^= 1 << (bit % 8);
+            let (mut effect, mut bits) = (crc32fast::hash(b) ^ base, 1u32 << bit);
+            b[at + bit / 8] ^= 1 << (bit % 8);
+            for p in (0..32).rev() {
+                if effect >> p & 1 == 0 {
+                    continue;
+                }
+                match basis[p] {
+                    Some((e, w)) => (effect, bits) = (effect ^ e, bits ^ w),
+                    None => {
+                        basis[p] = Some((effect, bits));
+                        break;
+                    }
+                }
+            }
+        }
+        let (mut need, mut bits) = (want ^ base, 0u32);
+        for p in (0..32).rev() {
+            if need >> p & 1 == 1 {
+                let (e, w) = basis[p].expect("the window reaches every checksum");
+                (need, bits) = (need ^ e, bits ^ w);
+            }
+        }
+        b[at..at + 4].copy_from_slice(&bits.to_le_bytes());
+        assert_eq!(crc32fast::hash(b), want);
+    }
+
+    /// The chunk's record and header checksums, recomputed.
+    fn fix_chunk_checksums(chunk: &mut [u8]) {
+        let free = u32_at(chunk, 48);
+        let records = crc32fast::hash(&chunk[512..free]);
+        chunk[52..56].copy_from_slice(&records.to_le_bytes());
+        let mut h = crc32fast::Hasher::new();
+        h.update(&chunk[..120]);
+        h.update(&chunk[128..512]);
+        chunk[124..128].copy_from_slice(&h.finalize().to_le_bytes());
+    }
+
+    fn read_one_worker(bytes: &[u8]) -> serde_json::Value {
+        let filter = EventFilter::all();
+        let Parsed { report, events, .. } = read_evtx(bytes, &ctx("x.evtx", &filter, 1));
+        serde_json::json!({ "report": report, "events": events })
+    }
+
+    /// Two logs read by one worker share its template cache ([`templates`]): a template there
+    /// must serve only definitions with the same bytes.
+    #[test]
+    fn a_crafted_template_with_the_same_checksum_does_not_change_another_log() {
+        let victim = failed_logons();
+        // The crafted log: the victim with LogonType and SubStatus swapped in its EventData
+        // template, then the checksum the template was known by put back through the data
+        // size of <EventData>, which readers skip. Same GUID, size and CRC32; other bytes.
+        let mut crafted = victim.clone();
+        let chunk = &mut crafted[FILE_HEADER_SIZE..FILE_HEADER_SIZE + CHUNK_SIZE];
+        let (start, size) = definition_holding(chunk, "LogonType");
+        let body = &mut chunk[start..start + size];
+        let want = crc32fast::hash(body);
+        swap_texts(body, "LogonType", "SubStatus");
+        assert_eq!(
+            body[..5],
+            [0x0f, 1, 1, 0, 0x01],
+            "<EventData> opens the body"
+        );
+        force_crc32(body, 7, want);
+        assert_ne!(*body, victim[FILE_HEADER_SIZE + start..][..size]);
+        fix_chunk_checksums(chunk);
+
+        // Each alone, on a thread of its own (the template cache is per thread), ...
+        let alone = |b: &Vec<u8>| {
+            let b = b.clone();
+            std::thread::spawn(move || read_one_worker(&b))
+                .join()
+                .expect("reads")
+        };
+        let (victim_alone, crafted_alone) = (alone(&victim), alone(&crafted));
+        assert_ne!(
+            victim_alone, crafted_alone,
+            "the crafted log reads otherwise"
+        );
+        // ... and both on one worker (with one thread the reading thread parses), in each order.
+        let together = std::thread::spawn(move || {
+            let crafted_first = read_one_worker(&crafted);
+            let victim_then = read_one_worker(&victim);
+            let victim_first = read_one_worker(&victim);
+            let crafted_then = read_one_worker(&crafted);
+            (crafted_first, victim_then, victim_first, crafted_then)
+        })
+        .join()
+        .expect("reads");
+        assert_eq!(together.0, crafted_alone);
+        assert_eq!(
+            together.1, victim_alone,
+            "the crafted log changed how the other is read"
+        );
+        assert_eq!(together.2, victim_alone);
+        assert_eq!(
+            together.3, crafted_alone,
+            "the other log changed how the crafted is read"
+        );
     }
 }

@@ -2,7 +2,9 @@
 //! ([`walk_template`]) into a [`TemplateMap`]: which substitution (or literal) is the EventID,
 //! Channel, Provider, each `Data Name=`, ..., and where nested fragments sit. Windows copies
 //! each template into every chunk that uses it, so the walks are kept per worker across every
-//! chunk and log it reads ([`template`]); a chunk's own lookups are in [`Templates`].
+//! chunk and log it reads ([`template`]); a chunk's own lookups are in [`Templates`]. A kept
+//! walk serves only a definition with the same bytes, where those bytes read the same
+//! ([`SharedTemplate::serves`]): what one log holds never changes how another is read.
 
 use crate::sources::windows_event as we;
 use std::cell::RefCell;
@@ -61,36 +63,89 @@ impl Default for Templates {
     }
 }
 
-/// A template definition's identity across the chunks of a file, as the crate's own program
-/// store has it: GUID, body size and body checksum. Windows copies each template into every
-/// chunk, so one walk serves them all.
-pub(super) type TemplateKey = ([u8; 16], u32, u32);
-
-/// A walked template shared across chunks, with the names its body refers to outside itself
-/// (they live elsewhere in each chunk, so they are checked in each) and where its nested
-/// fragments sit.
+/// A walk kept for other copies of its definition (Windows copies each template into every
+/// chunk that uses it, so one walk serves them all).
 pub(super) struct SharedTemplate {
+    /// The definition's body, all the walk read of it: a copy is served only if its body is
+    /// the same, byte for byte.
+    body: Box<[u8]>,
+    /// The definition's chunk offset when it was walked.
+    offset: u32,
+    /// Whether the walk read a name inside the body. Names are found by chunk offset, and
+    /// stored inline where that offset is the reference's own end, so such a walk holds only
+    /// at `offset`.
+    placed: bool,
     prefix: Vec<String>,
-    external: Vec<(usize, String)>,
+    /// Names read outside the body: they live elsewhere in each chunk, so they are checked in
+    /// each (offset, and the bytes read there).
+    external: Vec<(usize, Box<[u8]>)>,
     map: Rc<TemplateMap>,
     paths: Placements,
 }
 
-pub(super) type SharedTemplates = RefCell<HashMap<TemplateKey, Vec<SharedTemplate>>>;
+impl SharedTemplate {
+    /// Whether walking `body`, the definition at `offset` of `chunk`, under `prefix`, gives
+    /// this walk: the same bytes, read where they read the same.
+    fn serves(&self, chunk: &[u8], offset: u32, body: &[u8], prefix: &[String]) -> bool {
+        let start = offset as usize + 24;
+        let end = start + body.len();
+        *self.body == *body
+            && (self.offset == offset || !self.placed)
+            && self.prefix == prefix
+            && self.external.iter().all(|(at, name)| {
+                // Outside this copy's body too, so no reference to it can be read as inline.
+                *at < start && chunk.get(at + 6..end).is_some_and(|b| b.starts_with(name))
+            })
+    }
+}
+
+/// This worker's walks, by the CRC32 of their definition's body. The checksum only narrows
+/// the search: every hit is compared in full ([`SharedTemplate::serves`]), so two different
+/// definitions never share a walk (with the checksum, or GUID, as the identity, a crafted log
+/// could give its own walk to another log's template and change how that log is read).
+#[derive(Default)]
+pub(super) struct Cache {
+    by_crc: HashMap<u32, Vec<SharedTemplate>>,
+    walks: usize,
+    bytes: usize,
+}
+
+impl Cache {
+    fn keep(&mut self, crc: u32, walk: SharedTemplate) {
+        let same_crc = self.by_crc.get(&crc).map_or(0, Vec::len);
+        if same_crc >= MAX_SAME_CRC {
+            // Only a crafted log has this many: keeping them would make each lookup long.
+            return;
+        }
+        let bytes = walk.body.len() + walk.external.iter().map(|(_, n)| n.len()).sum::<usize>();
+        if self.walks >= MAX_SHARED_TEMPLATES || self.bytes + bytes > MAX_SHARED_BYTES {
+            *self = Cache::default();
+        }
+        self.walks += 1;
+        self.bytes += bytes;
+        self.by_crc.entry(crc).or_default().push(walk);
+    }
+}
+
+pub(super) type SharedTemplates = RefCell<Cache>;
 
 /// Where a template's nested fragments sit: substitution index and path.
 pub(super) type Placements = Rc<[(u16, Rc<[String]>)]>;
 
-/// Template definitions kept at most; past it the cache starts again (a hostile log could
-/// make every chunk's templates unique).
+/// Walks kept at most, and their definitions' bytes; past either the cache starts again (a
+/// hostile log could make every chunk's templates unique). Real logs hold a few hundred
+/// templates of a few KiB.
 const MAX_SHARED_TEMPLATES: usize = 4096;
+const MAX_SHARED_BYTES: usize = 8 << 20;
+/// Walks kept per checksum (one definition can be walked under a few paths).
+const MAX_SAME_CRC: usize = 16;
 
 thread_local! {
-    /// The templates this worker walked, in every log it read: they are identified by content,
-    /// and the logs of one machine share most of them, so a bundle of many small logs walks
-    /// each once per worker. One cache per worker, not one behind a lock: every chunk looks
-    /// up each of its templates, and with one cache for all (its lock and the maps' reference
-    /// counts) `analyze` took 15% more CPU at two workers.
+    /// The templates this worker walked, in every log it read: they are identified by their
+    /// bytes, and the logs of one machine share most of them, so a bundle of many small logs
+    /// walks each once per worker. One cache per worker, not one behind a lock: every chunk
+    /// looks up each of its templates, and with one cache for all (its lock and the maps'
+    /// reference counts) `analyze` took 15% more CPU at two workers.
     static TEMPLATES: SharedTemplates = SharedTemplates::default();
 }
 
@@ -99,13 +154,13 @@ pub(super) fn with_cache<R>(f: impl FnOnce(&SharedTemplates) -> R) -> R {
     TEMPLATES.with(f)
 }
 
-fn template_key(chunk: &[u8], offset: u32) -> Option<TemplateKey> {
-    let def = offset as usize;
-    let header = chunk.get(def.checked_add(4)?..def.checked_add(24)?)?;
-    let guid: [u8; 16] = header[..16].try_into().ok()?;
-    let size = u32::from_le_bytes(header[16..20].try_into().ok()?);
-    let body = chunk.get(def + 24..(def + 24).checked_add(size as usize)?)?;
-    Some((guid, size, evtx::checksum_ieee(body)))
+/// The body of the definition at `offset`: the BinXML after its header (next offset, GUID,
+/// size). The walk reads nothing else of the definition.
+fn definition_body(chunk: &[u8], offset: u32) -> Option<&[u8]> {
+    let start = (offset as usize).checked_add(24)?;
+    let size = chunk.get(start - 4..start)?;
+    let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
+    chunk.get(start..start.checked_add(size)?)
 }
 
 pub(super) fn template(
@@ -123,36 +178,40 @@ pub(super) fn template(
     {
         return *map;
     }
-    let key = template_key(chunk, offset);
-    let known = key.and_then(|key| {
-        shared.borrow().get(&key)?.iter().find_map(|t| {
-            let same_names = t
-                .external
-                .iter()
-                .all(|(at, name)| name_is(chunk, *at, name));
-            (t.prefix == prefix && same_names).then(|| (Rc::clone(&t.map), Rc::clone(&t.paths)))
-        })
+    let body = definition_body(chunk, offset);
+    let crc = body.map(evtx::checksum_ieee);
+    let known = body.zip(crc).and_then(|(body, crc)| {
+        let cache = shared.borrow();
+        let walk = cache
+            .by_crc
+            .get(&crc)?
+            .iter()
+            .find(|t| t.serves(chunk, offset, body, prefix))?;
+        Some((Rc::clone(&walk.map), Rc::clone(&walk.paths)))
     });
     let found = match known {
         Some(found) => Some(found),
-        None => walk_template(chunk, offset, prefix).map(|(map, external)| {
-            let paths: Placements = map
+        None => walk_template(chunk, offset, prefix).map(|walked| {
+            let paths: Placements = walked
+                .map
                 .opaque
                 .iter()
                 .map(|o| (o.index, Rc::from(o.path.as_slice())))
                 .collect();
-            let map = Rc::new(map);
-            if let Some(key) = key {
-                let mut cache = shared.borrow_mut();
-                if cache.len() >= MAX_SHARED_TEMPLATES {
-                    cache.clear();
-                }
-                cache.entry(key).or_default().push(SharedTemplate {
-                    prefix: prefix.to_vec(),
-                    external,
-                    map: Rc::clone(&map),
-                    paths: Rc::clone(&paths),
-                });
+            let map = Rc::new(walked.map);
+            if let Some((body, crc)) = body.zip(crc) {
+                shared.borrow_mut().keep(
+                    crc,
+                    SharedTemplate {
+                        body: body.into(),
+                        offset,
+                        placed: walked.placed,
+                        prefix: prefix.to_vec(),
+                        external: walked.external,
+                        map: Rc::clone(&map),
+                        paths: Rc::clone(&paths),
+                    },
+                );
             }
             (map, paths)
         }),
@@ -206,31 +265,13 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The name structure at `offset`: next link (4), hash (2), char count (2), UTF-16 chars.
-fn name_at(data: &[u8], offset: usize) -> Option<String> {
-    let mut c = Cursor {
-        data,
-        pos: offset.checked_add(6)?,
-    };
-    let chars = usize::from(c.u16()?);
-    c.utf16(chars)
-}
-
-/// Whether the name structure at `offset` spells `name`, compared in place.
-fn name_is(data: &[u8], offset: usize, name: &str) -> bool {
-    let mut c = Cursor {
-        data,
-        pos: offset.saturating_add(6),
-    };
-    let Some(chars) = c.u16() else { return false };
-    let Some(b) = c.bytes(usize::from(chars) * 2) else {
-        return false;
-    };
-    let units = b
-        .chunks_exact(2)
-        .map(|u| u16::from_le_bytes([u[0], u[1]]))
-        .take_while(|u| *u != 0);
-    units.eq(name.encode_utf16())
+/// The part of the name structure at `offset` (next link u32, hash u16, then this) that
+/// names it: char count (u16) and UTF-16 chars.
+fn name_bytes(data: &[u8], offset: usize) -> Option<&[u8]> {
+    let from = offset.checked_add(6)?;
+    let count = data.get(from..from.checked_add(2)?)?;
+    let chars = usize::from(u16::from_le_bytes([count[0], count[1]]));
+    data.get(from..from.checked_add(chars.checked_mul(2)?.checked_add(2)?)?)
 }
 
 /// An element being walked.
@@ -249,11 +290,7 @@ const MAX_DEPTH: usize = 64;
 /// fields padtriage reads come from. `prefix` names the elements a nested fragment sits in;
 /// a record's own template (empty prefix) must be one `<Event>`. `None` for any shape the
 /// walker does not know.
-fn walk_template(
-    data: &[u8],
-    def_offset: u32,
-    prefix: &[String],
-) -> Option<(TemplateMap, Vec<(usize, String)>)> {
+fn walk_template(data: &[u8], def_offset: u32, prefix: &[String]) -> Option<Walked> {
     let def = def_offset as usize;
     let size = Cursor {
         data,
@@ -271,17 +308,20 @@ fn walk_template(
     let mut attr: Option<(Rc<str>, Vec<Part>)> = None;
     let mut roots = 0;
     let mut external = Vec::new();
-    // Each name once; names outside the body are noted: they must be the same wherever the walk
-    // is reused.
+    let mut placed = false;
+    // Each name once; where it was read decides where the walk can be reused.
     let mut names: Vec<(usize, Rc<str>)> = Vec::new();
     let mut name = |c: &mut Cursor| -> Option<Rc<str>> {
         let at = c.name_ref()?;
         if let Some((_, n)) = names.iter().find(|(o, _)| *o == at) {
             return Some(Rc::clone(n));
         }
-        let n: Rc<str> = name_at(c.data, at)?.into();
-        if !(start..end).contains(&at) {
-            external.push((at, n.to_string()));
+        let raw = name_bytes(c.data, at)?;
+        let n: Rc<str> = we::decode_utf16le(&raw[2..]).into();
+        if (start..end).contains(&at) {
+            placed = true;
+        } else {
+            external.push((at, raw.into()));
         }
         names.push((at, Rc::clone(&n)));
         Some(n)
@@ -394,7 +434,20 @@ fn walk_template(
             _ => return None,
         }
     }
-    (roots > 0 && stack.is_empty()).then_some((map, external))
+    (roots > 0 && stack.is_empty()).then_some(Walked {
+        map,
+        external,
+        placed,
+    })
+}
+
+/// A walked definition, and what its reuse elsewhere depends on (see [`SharedTemplate`]).
+struct Walked {
+    map: TemplateMap,
+    /// Names read outside the body: offset, and the bytes [`name_bytes`] read there.
+    external: Vec<(usize, Box<[u8]>)>,
+    /// Whether a name was read inside the body.
+    placed: bool,
 }
 
 /// File a closed element's attributes and text into the map, by its path from the record's
@@ -453,13 +506,39 @@ fn finish(prefix: &[String], open: &[Elem], elem: Elem, map: &mut TemplateMap) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn template_walker_reads_a_hand_built_definition() {
-        // <Event><System><EventID>%0</EventID><Channel>Security</Channel></System>
-        // <EventData><Data Name="X">%1</Data></EventData></Event>
-        let mut b = vec![0u8; 24];
-        let body_start = b.len();
+    /// A chunk-like buffer holding at offset `def` the definition of
+    /// `<Event><System><EventID>%0</EventID><Channel>Security</Channel></System>
+    /// <EventData><Data Name="X">%1</Data></EventData></Event>`. Its names are stored inline
+    /// where first used, as Windows does, or with `names_first` once each at offset 16, before
+    /// the definition, which then only refers to them.
+    fn hand_built(def: usize, names_first: bool) -> Vec<u8> {
+        let mut b = vec![0u8; 16];
         let mut names: HashMap<&str, u32> = HashMap::new();
+        let store = |b: &mut Vec<u8>, s: &str| {
+            b.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+            b.extend_from_slice(&(s.len() as u16).to_le_bytes());
+            for u in s.encode_utf16() {
+                b.extend_from_slice(&u.to_le_bytes());
+            }
+            b.extend_from_slice(&[0, 0]);
+        };
+        if names_first {
+            for s in [
+                "Event",
+                "System",
+                "EventID",
+                "Channel",
+                "EventData",
+                "Data",
+                "Name",
+            ] {
+                names.insert(s, b.len() as u32);
+                store(&mut b, s);
+            }
+        }
+        assert!(b.len() <= def || !names_first);
+        b.resize(def + 24, 0);
+        let body_start = b.len();
         let mut name = |b: &mut Vec<u8>, s: &'static str| {
             if let Some(off) = names.get(s) {
                 b.extend_from_slice(&off.to_le_bytes());
@@ -468,12 +547,7 @@ mod tests {
             let off = b.len() as u32 + 4;
             names.insert(s, off);
             b.extend_from_slice(&off.to_le_bytes());
-            b.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-            b.extend_from_slice(&(s.len() as u16).to_le_bytes());
-            for u in s.encode_utf16() {
-                b.extend_from_slice(&u.to_le_bytes());
-            }
-            b.extend_from_slice(&[0, 0]);
+            store(b, s);
         };
         let open = |b: &mut Vec<u8>, attrs: bool| {
             b.push(if attrs { 0x41 } else { 0x01 });
@@ -516,9 +590,14 @@ mod tests {
         b.push(0x04); // </Event>
         b.push(0x00);
         let size = (b.len() - body_start) as u32;
-        b[20..24].copy_from_slice(&size.to_le_bytes());
+        b[def + 20..def + 24].copy_from_slice(&size.to_le_bytes());
+        b
+    }
 
-        let (map, _) = walk_template(&b, 0, &[]).expect("walks");
+    #[test]
+    fn template_walker_reads_a_hand_built_definition() {
+        let b = hand_built(0, false);
+        let map = walk_template(&b, 0, &[]).expect("walks").map;
         assert_eq!(map.event_id, vec![Part::Sub(0)]);
         assert_eq!(map.channel, vec![Part::Lit("Security".into())]);
         assert_eq!(
@@ -526,11 +605,49 @@ mod tests {
             vec![(vec![Part::Lit("X".into())], vec![Part::Sub(1)])]
         );
         // Cut short anywhere before the root closes, the walker gives up without panicking.
+        let size = b.len() as u32 - 24;
         for short in 0..size - 1 {
             let mut c = b.clone();
             c[20..24].copy_from_slice(&short.to_le_bytes());
             assert!(walk_template(&c, 0, &[]).is_none(), "{short}");
         }
         assert!(walk_template(&b, u32::MAX, &[]).is_none());
+    }
+
+    /// `template` for the definition at `offset` of `chunk`, as a chunk's first lookup.
+    fn look_up(cache: &SharedTemplates, chunk: &[u8], offset: usize) -> Option<Rc<TemplateMap>> {
+        let mut t = Templates::default();
+        let index = template(&mut t, cache, chunk, offset as u32, &[])?;
+        Some(Rc::clone(&t.maps[index]))
+    }
+
+    #[test]
+    fn a_walk_serves_the_same_bytes_elsewhere_only_where_they_read_the_same() {
+        // The same definition bytes 100 bytes further on: its names' offsets no longer point
+        // at themselves, so they are not stored inline there and the bytes read as something
+        // else (here: nothing the walker knows).
+        let here = hand_built(0, false);
+        let mut there = vec![0u8; 100];
+        there.extend_from_slice(&here);
+        assert!(look_up(&SharedTemplates::default(), &here, 0).is_some());
+        assert!(look_up(&SharedTemplates::default(), &there, 100).is_none());
+        let cache = SharedTemplates::default();
+        assert!(look_up(&cache, &here, 0).is_some());
+        assert!(look_up(&cache, &there, 100).is_none());
+
+        // A definition that only refers to names stored before it reads the same wherever it
+        // sits, as long as those names are the same: one walk serves both.
+        let (a, b) = (hand_built(200, true), hand_built(300, true));
+        assert_eq!(a[224..], b[324..]);
+        let cache = SharedTemplates::default();
+        let first = look_up(&cache, &a, 200).expect("walks");
+        let second = look_up(&cache, &b, 300).expect("walks");
+        assert!(Rc::ptr_eq(&first, &second));
+        // Not when a name it refers to differs.
+        let mut renamed = b.clone();
+        let at = 16 + 6 + 2;
+        renamed[at..at + 2].copy_from_slice(&u16::from(b'X').to_le_bytes());
+        assert!(look_up(&cache, &renamed, 300).is_none());
+        assert!(look_up(&SharedTemplates::default(), &renamed, 300).is_none());
     }
 }
