@@ -904,9 +904,7 @@ fn a_masked_executing_account_is_no_identity() {
     );
     b.file(
         "PAD/UIFlowService.log",
-        pad_log(&[format!(
-            r#"{{"eventTimestamp":"2025-06-02T13:17:05.431Z","traceLevel":"Error","component":"UIFlowService","message":"Session creation failed: WindowsIdentityIncorrect. Error code: -1073741715"}}"#
-        )]),
+        pad_log(&[r#"{"eventTimestamp":"2025-06-02T13:17:05.431Z","traceLevel":"Error","component":"UIFlowService","message":"Session creation failed: WindowsIdentityIncorrect. Error code: -1073741715"}"#.to_string()]),
     );
     b.file("dsregcmd.txt", dsregcmd("RPA-VM01", "***\\*******", ""));
     b.dated("dsregcmd.txt", run + Duration::minutes(10));
