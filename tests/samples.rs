@@ -163,6 +163,27 @@ fn mismatches(name: &str, analysis: &Value, expected: &Value) -> Vec<String> {
         if let Some(basis) = w.get("user_basis") {
             eq("user_basis", &r["user_basis"], basis);
         }
+        // Every cause's verdict, not only the primary one.
+        let causes = r["causes"].as_array().unwrap();
+        if let Some(want) = w.get("causes").and_then(Value::as_object) {
+            for (cause, verdict) in want {
+                match causes.iter().find(|c| c["cause"] == cause.as_str()) {
+                    Some(c) => eq(&format!("{cause}'s verdict"), &c["verdict"], verdict),
+                    None => eq(&format!("{cause}'s verdict"), &Value::Null, verdict),
+                }
+            }
+            eq(
+                "number of causes judged",
+                &causes.len().into(),
+                &want.len().into(),
+            );
+        } else if w["error_code"] == "WindowsIdentityIncorrect" {
+            eq(
+                "causes listed in expected.json",
+                &Value::Null,
+                &"every cause".into(),
+            );
+        }
     }
     if expected["healthy"] == Value::Bool(true) {
         for r in runs {
@@ -200,6 +221,49 @@ fn every_committed_sample_reaches_its_expected_result() {
         checked += 1;
     }
     assert!(checked >= 12, "only {checked} samples checked");
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
+}
+
+/// Every file of `src` copied under `dst` with today's date: what a git checkout or a copy
+/// without dates leaves.
+fn copy_undated(src: &Path, dst: &Path) {
+    for (rel, bytes) in files_under(src) {
+        let p = dst.join(&rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+    }
+}
+
+#[test]
+fn verdicts_do_not_depend_on_file_dates() {
+    // The generator dates files as the customer's machine would; a checkout dates them now.
+    let dated = tempfile::tempdir().unwrap();
+    let undated = tempfile::tempdir().unwrap();
+    write_all(dated.path(), false).unwrap();
+    let mut errs = Vec::new();
+    for s in scenarios().iter().filter(|s| !s.large) {
+        copy_undated(&dated.path().join(s.name), &undated.path().join(s.name));
+        let verdicts = |dir: &Path| -> Vec<(String, Vec<(String, String)>)> {
+            analyze(&dir.join(s.name))["runs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let v = r["causes"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| (c["cause"].to_string(), c["verdict"].to_string()))
+                        .collect();
+                    (r["time"].to_string(), v)
+                })
+                .collect()
+        };
+        let (a, b) = (verdicts(dated.path()), verdicts(undated.path()));
+        if a != b {
+            errs.push(format!("{}: dated {a:?}\nundated {b:?}", s.name));
+        }
+    }
     assert!(errs.is_empty(), "{}", errs.join("\n"));
 }
 

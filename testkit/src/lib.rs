@@ -9,3 +9,6 @@ pub mod events;
 pub mod evtx_writer;
 pub mod scenarios;
 mod writers;
+
+/// A zip of `(name, bytes, modification time)` entries as .NET's `ZipArchive` writes them.
+pub use writers::zip_archive::zip as dated_zip;

@@ -30,7 +30,17 @@ pub(super) fn s01_credentials_mismatch() -> Scenario {
         large: false,
         expected: expected(
             name,
-            vec![run(fail, WII, Some("credentials-mismatch"), Some("confirmed"), Some(user))],
+            vec![run(fail, WII, Some("credentials-mismatch"), Some("confirmed"), Some(user)).causes(&[
+                    ("account-not-synced", "ruled_out"),
+                    ("account-restriction", "ruled_out"),
+                    ("account-state", "ruled_out"),
+                    ("auth-unreachable", "ruled_out"),
+                    ("credentials-mismatch", "confirmed"),
+                    ("device-not-joined", "ruled_out"),
+                    ("federated-user", "ruled_out"),
+                    ("logon-right-missing", "ruled_out"),
+                    ("username-format", "ruled_out"),
+                ])],
             false,
         ),
         readme: readme(
@@ -181,7 +191,17 @@ pub(super) fn s02_account_state() -> Scenario {
         large: false,
         expected: expected(
             name,
-            vec![run(fail, WII, Some("account-state"), Some("confirmed"), Some(r".\rpa-runner"))],
+            vec![run(fail, WII, Some("account-state"), Some("confirmed"), Some(r".\rpa-runner")).causes(&[
+                    ("account-not-synced", "unknown"),
+                    ("account-restriction", "ruled_out"),
+                    ("account-state", "confirmed"),
+                    ("auth-unreachable", "ruled_out"),
+                    ("credentials-mismatch", "likely"),
+                    ("device-not-joined", "ruled_out"),
+                    ("federated-user", "unknown"),
+                    ("logon-right-missing", "ruled_out"),
+                    ("username-format", "unknown"),
+                ])],
             false,
         ),
         readme: readme(
@@ -284,7 +304,17 @@ pub(super) fn s03_username_format() -> Scenario {
         large: false,
         expected: expected(
             name,
-            vec![run(fail, WII, Some("username-format"), Some("confirmed"), Some(typed_user))],
+            vec![run(fail, WII, Some("username-format"), Some("confirmed"), Some(typed_user)).causes(&[
+                    ("account-not-synced", "unknown"),
+                    ("account-restriction", "ruled_out"),
+                    ("account-state", "ruled_out"),
+                    ("auth-unreachable", "ruled_out"),
+                    ("credentials-mismatch", "ruled_out"),
+                    ("device-not-joined", "ruled_out"),
+                    ("federated-user", "unknown"),
+                    ("logon-right-missing", "ruled_out"),
+                    ("username-format", "confirmed"),
+                ])],
             false,
         ),
         readme: readme(
@@ -369,7 +399,17 @@ pub(super) fn s13_large_noisy() -> Scenario {
         large: true,
         expected: expected(
             name,
-            vec![run(fail, WII, Some("credentials-mismatch"), Some("confirmed"), Some(user))],
+            vec![run(fail, WII, Some("credentials-mismatch"), Some("confirmed"), Some(user)).causes(&[
+                    ("account-not-synced", "ruled_out"),
+                    ("account-restriction", "ruled_out"),
+                    ("account-state", "ruled_out"),
+                    ("auth-unreachable", "ruled_out"),
+                    ("credentials-mismatch", "confirmed"),
+                    ("device-not-joined", "ruled_out"),
+                    ("federated-user", "ruled_out"),
+                    ("logon-right-missing", "ruled_out"),
+                    ("username-format", "ruled_out"),
+                ])],
             false,
         ),
         readme: readme(

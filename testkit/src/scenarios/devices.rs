@@ -29,7 +29,17 @@ pub(super) fn s04_device_not_joined() -> Scenario {
         large: false,
         expected: expected(
             name,
-            vec![run(fail, WII, Some("device-not-joined"), Some("confirmed"), Some(upn))],
+            vec![run(fail, WII, Some("device-not-joined"), Some("confirmed"), Some(upn)).causes(&[
+                    ("account-not-synced", "likely"),
+                    ("account-restriction", "ruled_out"),
+                    ("account-state", "ruled_out"),
+                    ("auth-unreachable", "unknown"),
+                    ("credentials-mismatch", "unknown"),
+                    ("device-not-joined", "confirmed"),
+                    ("federated-user", "unknown"),
+                    ("logon-right-missing", "ruled_out"),
+                    ("username-format", "likely"),
+                ])],
             false,
         ),
         readme: readme(
@@ -131,7 +141,17 @@ pub(super) fn s05_account_not_synced() -> Scenario {
         large: false,
         expected: expected(
             name,
-            vec![run(fail, WII, Some("account-not-synced"), Some("confirmed"), Some(upn))],
+            vec![run(fail, WII, Some("account-not-synced"), Some("confirmed"), Some(upn)).causes(&[
+                    ("account-not-synced", "confirmed"),
+                    ("account-restriction", "ruled_out"),
+                    ("account-state", "ruled_out"),
+                    ("auth-unreachable", "ruled_out"),
+                    ("credentials-mismatch", "unknown"),
+                    ("device-not-joined", "ruled_out"),
+                    ("federated-user", "unknown"),
+                    ("logon-right-missing", "ruled_out"),
+                    ("username-format", "ruled_out"),
+                ])],
             false,
         ),
         readme: readme(
@@ -240,7 +260,17 @@ pub(super) fn s06_federated_user() -> Scenario {
         large: false,
         expected: expected(
             name,
-            vec![run(fail, WII, Some("federated-user"), Some("confirmed"), Some(upn))],
+            vec![run(fail, WII, Some("federated-user"), Some("confirmed"), Some(upn)).causes(&[
+                    ("account-not-synced", "ruled_out"),
+                    ("account-restriction", "unknown"),
+                    ("account-state", "unknown"),
+                    ("auth-unreachable", "ruled_out"),
+                    ("credentials-mismatch", "likely"),
+                    ("device-not-joined", "ruled_out"),
+                    ("federated-user", "confirmed"),
+                    ("logon-right-missing", "ruled_out"),
+                    ("username-format", "ruled_out"),
+                ])],
             false,
         ),
         readme: readme(

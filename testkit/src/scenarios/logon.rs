@@ -30,6 +30,17 @@ pub(super) fn s07_logon_right_missing() -> Scenario {
         Some(upn),
     );
     exp.user_basis = Some("inferred".into());
+    let exp = exp.causes(&[
+        ("account-not-synced", "unknown"),
+        ("account-restriction", "ruled_out"),
+        ("account-state", "ruled_out"),
+        ("auth-unreachable", "ruled_out"),
+        ("credentials-mismatch", "ruled_out"),
+        ("device-not-joined", "ruled_out"),
+        ("federated-user", "unknown"),
+        ("logon-right-missing", "confirmed"),
+        ("username-format", "ruled_out"),
+    ]);
     Scenario {
         name,
         title: "Logon right missing (0xC000015B, RDP); the user only appears in the Security log",
@@ -109,7 +120,17 @@ pub(super) fn s08_account_restriction() -> Scenario {
         large: false,
         expected: expected(
             name,
-            vec![run(fail, WII, Some("account-restriction"), Some("confirmed"), Some(upn))],
+            vec![run(fail, WII, Some("account-restriction"), Some("confirmed"), Some(upn)).causes(&[
+                    ("account-not-synced", "unknown"),
+                    ("account-restriction", "confirmed"),
+                    ("account-state", "ruled_out"),
+                    ("auth-unreachable", "ruled_out"),
+                    ("credentials-mismatch", "ruled_out"),
+                    ("device-not-joined", "ruled_out"),
+                    ("federated-user", "unknown"),
+                    ("logon-right-missing", "ruled_out"),
+                    ("username-format", "ruled_out"),
+                ])],
             false,
         ),
         readme: readme(
@@ -214,7 +235,17 @@ pub(super) fn s09_auth_unreachable() -> Scenario {
         large: false,
         expected: expected(
             name,
-            vec![run(fail, WII, Some("auth-unreachable"), Some("confirmed"), Some(upn))],
+            vec![run(fail, WII, Some("auth-unreachable"), Some("confirmed"), Some(upn)).causes(&[
+                    ("account-not-synced", "ruled_out"),
+                    ("account-restriction", "ruled_out"),
+                    ("account-state", "ruled_out"),
+                    ("auth-unreachable", "confirmed"),
+                    ("credentials-mismatch", "ruled_out"),
+                    ("device-not-joined", "unknown"),
+                    ("federated-user", "ruled_out"),
+                    ("logon-right-missing", "ruled_out"),
+                    ("username-format", "ruled_out"),
+                ])],
             false,
         ),
         readme: readme(

@@ -68,6 +68,21 @@ pub struct ExpectedRun {
     /// How the user must have been determined (`stated`, `inferred`), when that matters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_basis: Option<String>,
+    /// Every cause's verdict for this run (`confirmed`, `likely`, `ruled_out`, `unknown`), by
+    /// cause id; empty for a run whose error is not a credential failure.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub causes: std::collections::BTreeMap<String, String>,
+}
+
+impl ExpectedRun {
+    /// Every cause's expected verdict.
+    pub fn causes(mut self, verdicts: &[(&str, &str)]) -> Self {
+        self.causes = verdicts
+            .iter()
+            .map(|(c, v)| (c.to_string(), v.to_string()))
+            .collect();
+        self
+    }
 }
 
 type Build = Box<dyn Fn() -> Vec<OutFile> + Send + Sync>;
@@ -272,6 +287,7 @@ fn run(
         verdict: verdict.map(str::to_string),
         user: user.map(str::to_string),
         user_basis: None,
+        causes: Default::default(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::io;
 /// A zip of `entries` (name, bytes, modification time) in the given order: deflated, or stored
 /// when deflating does not make the entry smaller; DOS times of the times as given (the zipping
 /// machine runs on UTC); made by DOS with the archive attribute; no extra fields.
-pub(crate) fn zip(entries: &[(String, Vec<u8>, DateTime<Utc>)]) -> Vec<u8> {
+pub fn zip(entries: &[(String, Vec<u8>, DateTime<Utc>)]) -> Vec<u8> {
     use zip::write::SimpleFileOptions;
     use zip::{CompressionMethod, PreparedZipFile, System};
     let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
