@@ -249,6 +249,7 @@ fn add(tree: &mut BTreeMap<String, Node>, path: &str, bytes: Vec<u8>, when: Date
 
 #[test]
 fn evidence_about_nobody_of_the_run_changes_no_verdict() {
+    let re = regex::Regex::new(r#""eventTimestamp":"([^"]+)""#).unwrap();
     for dir in samples() {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let tree = read_tree(&dir);
@@ -324,7 +325,6 @@ fn evidence_about_nobody_of_the_run_changes_no_verdict() {
         // PAD times written in a local zone, with their offset.
         let mut zoned = tree.clone();
         let zone = FixedOffset::east_opt(2 * 3600).unwrap();
-        let re = regex::Regex::new(r#""eventTimestamp":"([^"]+)""#).unwrap();
         let mut changed = 0;
         for_each_file(&mut zoned, &mut |_, bytes| {
             let Ok(text) = std::str::from_utf8(bytes) else {
