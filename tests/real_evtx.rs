@@ -67,8 +67,12 @@ fn count_id(events: &[Event], id: u32) -> usize {
 }
 
 #[test]
+#[cfg_attr(
+    not(real_evtx),
+    ignore = "needs ../shared/real-evtx (real Windows logs), not found next to the repository"
+)]
 fn counts_match_the_evtx_crate() {
-    let Some(dir) = real_dir() else { return };
+    let dir = real_dir();
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -105,8 +109,12 @@ fn counts_match_the_evtx_crate() {
 }
 
 #[test]
+#[cfg_attr(
+    not(real_evtx),
+    ignore = "needs ../shared/real-evtx (real Windows logs), not found next to the repository"
+)]
 fn channels_come_from_the_records() {
-    let Some(dir) = real_dir() else { return };
+    let dir = real_dir();
     let channels = |name: &str| read(name, &load(&dir, name)).report.channels;
     assert_eq!(channels("security.evtx"), vec!["Security"]);
     assert_eq!(channels("2-vss_7-System.evtx"), vec!["System"]);
@@ -119,8 +127,12 @@ fn channels_come_from_the_records() {
 }
 
 #[test]
+#[cfg_attr(
+    not(real_evtx),
+    ignore = "needs ../shared/real-evtx (real Windows logs), not found next to the repository"
+)]
 fn security_logon_events_are_kept_and_typed() {
-    let Some(dir) = real_dir() else { return };
+    let dir = real_dir();
     let p = read("security.evtx", &load(&dir, "security.evtx"));
     assert_eq!(count_id(&p.events, 4624), 583);
     assert_eq!(count_id(&p.events, 4625), 0);
@@ -207,8 +219,12 @@ fn security_logon_events_are_kept_and_typed() {
 }
 
 #[test]
+#[cfg_attr(
+    not(real_evtx),
+    ignore = "needs ../shared/real-evtx (real Windows logs), not found next to the repository"
+)]
 fn other_channels_are_counted_not_kept() {
-    let Some(dir) = real_dir() else { return };
+    let dir = real_dir();
     for name in [
         "2-vss_7-System.evtx",
         "sample-with-irregular-bool-values.evtx",
@@ -221,8 +237,12 @@ fn other_channels_are_counted_not_kept() {
 }
 
 #[test]
+#[cfg_attr(
+    not(real_evtx),
+    ignore = "needs ../shared/real-evtx (real Windows logs), not found next to the repository"
+)]
 fn damaged_samples_are_read_around_and_reported() {
-    let Some(dir) = real_dir() else { return };
+    let dir = real_dir();
     let name = "sample_with_a_bad_chunk_magic.evtx";
     let p = read(name, &load(&dir, name));
     let chunks: Vec<_> = p
@@ -263,8 +283,12 @@ impl Read for Trickle<'_> {
 }
 
 #[test]
+#[cfg_attr(
+    not(real_evtx),
+    ignore = "needs ../shared/real-evtx (real Windows logs), not found next to the repository"
+)]
 fn threads_and_short_reads_give_the_same_result() {
-    let Some(dir) = real_dir() else { return };
+    let dir = real_dir();
     let bytes = load(&dir, "security.evtx");
     let all = EventFilter::all();
     let reference = read_with("s", bytes.as_slice(), 1, &all);
@@ -281,8 +305,12 @@ fn threads_and_short_reads_give_the_same_result() {
 }
 
 #[test]
+#[cfg_attr(
+    not(real_evtx),
+    ignore = "needs ../shared/real-evtx (real Windows logs), not found next to the repository"
+)]
 fn time_filter_drops_events_before_they_are_built() {
-    let Some(dir) = real_dir() else { return };
+    let dir = real_dir();
     let bytes = load(&dir, "Security_with_size_t.evtx");
     let all = read("x", &bytes);
     let mid = all.events[all.events.len() / 2].time;
@@ -303,8 +331,12 @@ const HEADER: usize = 4096;
 const CHUNK: usize = 65536;
 
 #[test]
+#[cfg_attr(
+    not(real_evtx),
+    ignore = "needs ../shared/real-evtx (real Windows logs), not found next to the repository"
+)]
 fn a_file_cut_inside_a_chunk_keeps_the_whole_records() {
-    let Some(dir) = real_dir() else { return };
+    let dir = real_dir();
     let bytes = load(&dir, "security.evtx");
     let whole = read("s", &bytes);
     let at_boundary = read("s", &bytes[..HEADER + 3 * CHUNK]);
@@ -357,8 +389,12 @@ fn at_boundary_records(bytes: &[u8], chunks: usize) -> u64 {
 }
 
 #[test]
+#[cfg_attr(
+    not(real_evtx),
+    ignore = "needs ../shared/real-evtx (real Windows logs), not found next to the repository"
+)]
 fn a_damaged_file_header_does_not_stop_the_chunks() {
-    let Some(dir) = real_dir() else { return };
+    let dir = real_dir();
     let bytes = load(&dir, "Security_with_size_t.evtx");
     // A bit the header checksum covers.
     let mut flipped = bytes.clone();
@@ -378,8 +414,12 @@ fn a_damaged_file_header_does_not_stop_the_chunks() {
 }
 
 #[test]
+#[cfg_attr(
+    not(real_evtx),
+    ignore = "needs ../shared/real-evtx (real Windows logs), not found next to the repository"
+)]
 fn flipped_bytes_never_panic() {
-    let Some(dir) = real_dir() else { return };
+    let dir = real_dir();
     let bytes = load(&dir, "Security_short_selected.evtx");
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move || {

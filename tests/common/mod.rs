@@ -2,22 +2,12 @@
 
 use std::path::PathBuf;
 
-/// `<repo>/../shared/real-evtx` (CI and the main checkout), or one level further up (a
-/// worktree). Missing: the caller's test is skipped, except under CI where it fails.
-pub fn real_dir() -> Option<PathBuf> {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let found = [
-        repo.join("../shared/real-evtx"),
-        repo.join("../../shared/real-evtx"),
-    ]
-    .into_iter()
-    .find(|p| p.is_dir());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "shared/real-evtx not found next to the repository under CI"
-        );
-        eprintln!("skipped: shared/real-evtx not found");
-    }
-    found
+/// The real Windows logs build.rs found (`../shared/real-evtx`, or `REAL_EVTX`). Tests reading
+/// them carry `#[cfg_attr(not(real_evtx), ignore = ...)]`: without the folder they are ignored
+/// and say why; under `CI=true` they run, and a missing folder fails them here.
+pub fn real_dir() -> PathBuf {
+    PathBuf::from(
+        option_env!("PADTRIAGE_REAL_EVTX")
+            .expect("../shared/real-evtx not found next to the repository (or set REAL_EVTX)"),
+    )
 }
