@@ -176,7 +176,8 @@ pub trait Format {
 pub struct Parsed {
     pub report: FileReport,
     pub events: Vec<Event>,
-    pub snapshot: Option<dsregcmd::DsregSnapshot>,
+    /// A dsregcmd file's dumps, one snapshot each, in file order.
+    pub snapshots: Vec<dsregcmd::DsregSnapshot>,
 }
 
 impl Parsed {
@@ -184,7 +185,7 @@ impl Parsed {
         Parsed {
             report,
             events: Vec::new(),
-            snapshot: None,
+            snapshots: Vec::new(),
         }
     }
 }

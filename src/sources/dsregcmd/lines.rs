@@ -1,8 +1,11 @@
 //! The line grammar of a dump: `key : value` lines, section banners, console noise, values
-//! hard-wrapped at the console width, and the lines that are none of these.
+//! hard-wrapped at the console width, and the lines that are none of these; and where, in a
+//! file of several runs, one dump ends and the next begins (a section printed again, a new
+//! console prompt, the Device State keys again).
 
 use super::{DsregField, MAX_LINE_BYTES};
 use crate::model::Problem;
+use std::collections::{BTreeMap, HashSet};
 
 /// `bad_line` problems listed one by one before the rest are summarised.
 pub(super) const MAX_LISTED_BAD_LINES: u64 = 20;
@@ -222,15 +225,22 @@ pub(super) fn banner_title(t: &str) -> Option<String> {
 /// Console prompt (`C:\Users\x>dsregcmd /status`, `PS C:\> ...`), console banners,
 /// `Waiting for Diagnostics Task ...` and the trailer: not part of the data.
 pub(super) fn is_noise(t: &str) -> bool {
-    if starts_with_ci(t, TRAILER)
+    starts_with_ci(t, TRAILER)
         || contains_ci(t, "Waiting for Diagnostics Task")
         || CONSOLE_NOISE.iter().any(|n| starts_with_ci(t, n))
-    {
-        return true;
-    }
+        || is_prompt(t)
+}
+
+/// A console prompt (`C:\Users\x>dsregcmd /status`, `PS C:\> dsregcmd /status`).
+pub(super) fn is_prompt(t: &str) -> bool {
     let p = t.strip_prefix("PS ").map_or(t, str::trim_start);
     let b = p.as_bytes();
     b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'\\' && p.contains('>')
+}
+
+/// Where one run's output ends: a prompt (the next command) or dsregcmd's trailer.
+fn ends_output(t: &str) -> bool {
+    is_prompt(t) || starts_with_ci(t, TRAILER)
 }
 
 pub(super) fn starts_with_ci(s: &str, prefix: &str) -> bool {
@@ -260,14 +270,59 @@ pub(super) fn is_garbage(t: &str) -> bool {
     bad * 4 > n
 }
 
-/// The line-by-line pass: sections, fields, continuations, noise and damage.
+/// The lines of one dump (one run of `dsregcmd /status`) in a file that may hold several.
 #[derive(Default)]
-pub(super) struct LineParser {
+pub(super) struct DumpLines {
     pub(super) fields: Vec<DsregField>,
     /// Fields whose colon was glued to the key (`AzureAdJoined: YES`).
     pub(super) glued: usize,
     pub(super) sections: Vec<String>,
-    pub(super) first_content_line: Option<u64>,
+    /// The section titles, lowercased, to tell a section printed again (a next dump).
+    titles: HashSet<String>,
+    /// First and last line of its output (banners, key lines and wrapped rests), 1-based.
+    pub(super) first_line: u64,
+    pub(super) last_line: u64,
+    /// Lines of fields whose value is kept as read but may not be typed (cut off at the end of
+    /// the file), each with why, for a problem; `None` when reported on its own.
+    pub(super) untyped: BTreeMap<u64, Option<&'static str>>,
+}
+
+impl DumpLines {
+    fn see(&mut self, lineno: u64) {
+        if self.first_line == 0 {
+            self.first_line = lineno;
+        }
+        self.last_line = lineno;
+    }
+
+    /// Note a section; false when the dump already printed it.
+    fn add_section(&mut self, title: &str) -> bool {
+        self.sections.push(title.to_string());
+        self.titles.insert(title.to_lowercase())
+    }
+
+    fn has_key(&self, key: &str) -> bool {
+        self.fields.iter().any(|f| f.key.eq_ignore_ascii_case(key))
+    }
+}
+
+/// Keys a dump prints once, first: seeing one again means the next dump began (a paste that
+/// lost its banners).
+const DUMP_START_KEYS: &[&str] = &["AzureAdJoined", "EnterpriseJoined", "DomainJoined"];
+
+/// Dumps typed per file. People send two or three runs in one file; thousands are a hostile
+/// file (every `AzureAdJoined` line a dump), and each would become a snapshot and a fact.
+pub(super) const MAX_DUMPS: usize = 64;
+
+/// The line-by-line pass: dumps, sections, fields, continuations, noise and damage.
+#[derive(Default)]
+pub(super) struct LineParser {
+    /// Every dump with at least one field, in file order (the first [`MAX_DUMPS`]).
+    pub(super) dumps: Vec<DumpLines>,
+    /// Dumps past [`MAX_DUMPS`], not kept, and the first line of the first of them.
+    pub(super) dropped_dumps: u64,
+    pub(super) first_dropped_line: Option<u64>,
+    cur: DumpLines,
     pub(super) last_line: Option<u64>,
     /// The line the file was cut in, when it ends without a line break.
     pub(super) cut_line: Option<u64>,
@@ -276,32 +331,59 @@ pub(super) struct LineParser {
     pub(super) problems: Vec<Problem>,
 }
 
+/// The field a continuation would extend, and the shape of the line before.
+#[derive(Clone, Copy, Default)]
+struct Prev {
+    field: Option<usize>,
+    width: usize,
+    ends_space: bool,
+}
+
 impl LineParser {
+    /// Close the current dump (kept when it read a field) and start the next.
+    fn next_dump(&mut self) {
+        let done = std::mem::take(&mut self.cur);
+        if done.fields.is_empty() {
+            return;
+        }
+        if self.dumps.len() < MAX_DUMPS {
+            self.dumps.push(done);
+        } else {
+            self.dropped_dumps += 1;
+            self.first_dropped_line.get_or_insert(done.first_line);
+        }
+    }
+
+    fn bad_line(&mut self, lineno: u64, message: String) {
+        self.bad_lines += 1;
+        if self.bad_lines <= MAX_LISTED_BAD_LINES {
+            self.problems.push(Problem::new(
+                "bad_line",
+                Some(format!("line {lineno}")),
+                message,
+            ));
+        }
+    }
+
     pub(super) fn run(&mut self, body: &str, limited: bool) {
         let body = body.strip_prefix('\u{feff}').unwrap_or(body);
         let ends_with_newline = body.ends_with('\n');
         let lines: Vec<&str> = body.split('\n').collect();
         let count = lines.len();
         let mut section = String::new();
-        // The field a continuation line would extend, and the shape of the line before.
-        let mut prev: Option<usize> = None;
-        let mut prev_width = 0usize;
-        let mut prev_ends_space = false;
+        let mut prev = Prev::default();
 
         for (i, raw) in lines.iter().enumerate() {
             let lineno = i as u64 + 1;
             let line = raw.strip_suffix('\r').unwrap_or(raw);
-            let t = line.trim();
-            let cur_width = line.chars().count();
-            let cur_ends_space = line.ends_with(|c: char| c.is_whitespace());
-            if t.is_empty() {
-                prev = None;
+            if line.trim().is_empty() {
+                prev.field = None;
                 continue;
             }
             self.last_line = Some(lineno);
             let is_last = i + 1 == count;
             // A last line without a line break was cut off (unless it is the trailer).
-            let cut_here = is_last && !ends_with_newline && !starts_with_ci(t, TRAILER);
+            let cut_here = is_last && !ends_with_newline && !starts_with_ci(line.trim(), TRAILER);
             if cut_here && !limited {
                 self.cut_line = Some(lineno);
             }
@@ -320,35 +402,36 @@ impl LineParser {
                         ),
                     ));
                 }
-                prev = None;
+                prev.field = None;
                 continue;
             }
+            let t = line.trim();
             if is_separator(t) {
-                prev = None;
+                prev.field = None;
                 continue;
             }
             if let Some(title) = banner_title(t) {
-                if title.eq_ignore_ascii_case("Device State")
-                    && self.sections.iter().any(|s| s.eq_ignore_ascii_case(&title))
-                    && !self.fields.is_empty()
-                {
-                    self.problems.push(Problem::new(
-                        "repeated",
-                        Some(format!("line {lineno}")),
-                        "a second dump starts here; typed values come from the first",
-                    ));
+                // A section the dump already printed starts the next dump.
+                if !self.cur.add_section(&title) && !self.cur.fields.is_empty() {
+                    self.next_dump();
+                    self.cur.add_section(&title);
                 }
-                self.first_content_line.get_or_insert(lineno);
-                self.sections.push(title.clone());
+                self.cur.see(lineno);
                 section = title;
-                prev = None;
+                prev.field = None;
                 continue;
             }
             if is_noise(t) {
-                prev = None;
+                if ends_output(t) {
+                    self.next_dump();
+                    section.clear();
+                }
+                prev.field = None;
                 continue;
             }
-
+            let cur_width = line.chars().count();
+            let cur_ends_space = line.ends_with(|c: char| c.is_whitespace());
+            let flush_left = !line.starts_with(|c: char| c.is_whitespace());
             let garbage = is_garbage(t);
             let key_line = split_kv(line).filter(|kv| {
                 if is_known_key(kv.key) {
@@ -356,51 +439,69 @@ impl LineParser {
                 }
                 // An unknown key right after a console-wide line, starting at column 0, is more
                 // likely the wrapped rest of that line's value.
-                let maybe_wrapped = prev.is_some()
-                    && prev_width >= WRAP_MIN_WIDTH
-                    && !line.starts_with(|c: char| c.is_whitespace());
+                let maybe_wrapped =
+                    prev.field.is_some() && prev.width >= WRAP_MIN_WIDTH && flush_left;
                 !garbage && !maybe_wrapped
             });
 
             if let Some(kv) = key_line {
-                self.first_content_line.get_or_insert(lineno);
-                if kv.glued {
-                    self.glued += 1;
+                if DUMP_START_KEYS
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(kv.key))
+                    && self.cur.has_key(kv.key)
+                {
+                    self.next_dump();
                 }
-                self.fields.push(DsregField {
+                self.cur.see(lineno);
+                if kv.glued {
+                    self.cur.glued += 1;
+                }
+                self.cur.fields.push(DsregField {
                     section: section.clone(),
                     key: kv.key.to_string(),
                     value: kv.value.to_string(),
                     line: lineno,
                 });
-                prev = Some(self.fields.len() - 1);
-            } else if garbage {
-                self.bad_lines += 1;
-                if self.bad_lines <= MAX_LISTED_BAD_LINES {
-                    self.problems.push(Problem::new(
-                        "bad_line",
-                        Some(format!("line {lineno}")),
-                        "binary or undecodable content, not dsregcmd output",
-                    ));
-                }
-                prev = None;
-            } else if let (Some(idx), false) = (prev, cut_here) {
-                // Hard-wrapped value: the console split it at its width, so join without a
-                // space unless the split fell on one.
-                if let Some(f) = self.fields.get_mut(idx) {
-                    if prev_ends_space || line.starts_with(|c: char| c.is_whitespace()) {
+                prev = Prev {
+                    field: Some(self.cur.fields.len() - 1),
+                    width: cur_width,
+                    ends_space: cur_ends_space,
+                };
+                continue;
+            }
+            if garbage {
+                self.bad_line(
+                    lineno,
+                    "binary or undecodable content, not dsregcmd output".into(),
+                );
+                prev.field = None;
+                continue;
+            }
+            // Hard-wrapped value: the console split it at its width.
+            let wrapped = prev.field.filter(|_| !cut_here);
+            match wrapped.and_then(|idx| self.cur.fields.get_mut(idx)) {
+                Some(f) => {
+                    // Join without a space unless the split fell on one.
+                    if prev.ends_space || !flush_left {
                         f.value.push(' ');
                     }
                     f.value.push_str(t);
+                    self.cur.see(lineno);
+                    prev.width = cur_width;
+                    prev.ends_space = cur_ends_space;
                 }
-            } else {
-                // Free text (a title line, a note pasted in the ticket, the cut-off rest of a
-                // line): harmless, counted only.
-                self.ignored += 1;
-                prev = None;
+                None => {
+                    // Free text (a title line, a note pasted in the ticket, the cut-off rest
+                    // of a line): harmless, counted only.
+                    self.ignored += 1;
+                    prev.field = None;
+                }
             }
-            prev_width = cur_width;
-            prev_ends_space = cur_ends_space;
+        }
+        self.next_dump();
+        // The cut is at the end of the file, so in its last dump.
+        if let (Some(cut), Some(last)) = (self.cut_line, self.dumps.last_mut()) {
+            last.untyped.insert(cut, None);
         }
     }
 }
