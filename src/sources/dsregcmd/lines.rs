@@ -3,6 +3,7 @@
 //! file of several runs, one dump ends and the next begins (a section printed again, a new
 //! console prompt, the Device State keys again).
 
+use super::paste::{is_caption, is_omission, is_partly_omitted, is_rule, unfence, unquote, Fenced};
 use super::{DsregField, MAX_LINE_BYTES};
 use crate::model::Problem;
 use std::collections::{BTreeMap, HashSet};
@@ -10,8 +11,9 @@ use std::collections::{BTreeMap, HashSet};
 /// `bad_line` problems listed one by one before the rest are summarised.
 pub(super) const MAX_LISTED_BAD_LINES: u64 = 20;
 
-/// A previous line at least this long may have been hard-wrapped at the console width, so an
-/// unindented line after it with an unknown key is more likely the rest of its value.
+/// A previous line at least this long may have been hard-wrapped at the console width (80 or
+/// 120 columns, usually): only the line after such a line can be the rest of its value, and an
+/// unindented line after it with an unknown key more likely is.
 const WRAP_MIN_WIDTH: usize = 70;
 
 /// Keys printed by the builds described in evidence-formats.md section 1. Lines with other keys
@@ -282,9 +284,21 @@ pub(super) struct DumpLines {
     /// First and last line of its output (banners, key lines and wrapped rests), 1-based.
     pub(super) first_line: u64,
     pub(super) last_line: u64,
-    /// Lines of fields whose value is kept as read but may not be typed (cut off at the end of
-    /// the file), each with why, for a problem; `None` when reported on its own.
+    /// Lines of fields whose value is kept as read but may not be typed: cut off at the end of
+    /// the file, or (partly) left out of a paste. With each, what the paste did to it, for the
+    /// problem reported when the value is one a snapshot reads; `None` for the cut at the end
+    /// of a file, which is reported on its own.
     pub(super) untyped: BTreeMap<u64, Option<&'static str>>,
+    /// Known-key lines starting at column 0 and indented ones: a dump whose key lines all start
+    /// at column 0 lost its indentation, so column 0 says nothing about a wrapped value.
+    flush_left: usize,
+    indented: usize,
+    /// The widest line of output: the console was at least this wide.
+    max_width: usize,
+    /// Fields on a console-wide line right before a mark where the poster left lines out, with
+    /// that width: if no line of the dump is wider, the console may have wrapped the value and
+    /// its rest is among the lines left out.
+    before_omission: Vec<(usize, usize)>,
 }
 
 impl DumpLines {
@@ -335,6 +349,8 @@ pub(super) struct LineParser {
 #[derive(Clone, Copy, Default)]
 struct Prev {
     field: Option<usize>,
+    /// Width the line had on the console (a key line that lost its indentation is counted
+    /// with the indentation dsregcmd printed).
     width: usize,
     ends_space: bool,
 }
@@ -342,6 +358,15 @@ struct Prev {
 impl LineParser {
     /// Close the current dump (kept when it read a field) and start the next.
     fn next_dump(&mut self) {
+        for (field, width) in std::mem::take(&mut self.cur.before_omission) {
+            if width + 1 >= self.cur.max_width {
+                self.unreadable(
+                    field,
+                    "the value is as wide as the console and the paste leaves out what follows \
+                     it, so its wrapped rest may be missing",
+                );
+            }
+        }
         let done = std::mem::take(&mut self.cur);
         if done.fields.is_empty() {
             return;
@@ -365,6 +390,13 @@ impl LineParser {
         }
     }
 
+    /// A field whose value the paste damaged: kept as read, never typed.
+    fn unreadable(&mut self, field: usize, why: &'static str) {
+        if let Some(f) = self.cur.fields.get(field) {
+            self.cur.untyped.entry(f.line).or_insert(Some(why));
+        }
+    }
+
     pub(super) fn run(&mut self, body: &str, limited: bool) {
         let body = body.strip_prefix('\u{feff}').unwrap_or(body);
         let ends_with_newline = body.ends_with('\n');
@@ -375,7 +407,7 @@ impl LineParser {
 
         for (i, raw) in lines.iter().enumerate() {
             let lineno = i as u64 + 1;
-            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            let line = unquote(raw.strip_suffix('\r').unwrap_or(raw));
             if line.trim().is_empty() {
                 prev.field = None;
                 continue;
@@ -405,6 +437,14 @@ impl LineParser {
                 prev.field = None;
                 continue;
             }
+            let line = match unfence(line) {
+                Fenced::Line(l) if !l.trim().is_empty() => l,
+                _ => {
+                    self.ignored += 1;
+                    prev.field = None;
+                    continue;
+                }
+            };
             let t = line.trim();
             if is_separator(t) {
                 prev.field = None;
@@ -429,19 +469,39 @@ impl LineParser {
                 prev.field = None;
                 continue;
             }
+            if is_rule(t) {
+                self.ignored += 1;
+                prev.field = None;
+                continue;
+            }
+            if is_omission(t) {
+                // Left out by the poster. A console-wide value right before it may have
+                // continued on the lines left out (decided when the dump's width is known).
+                if let Some(f) = prev.field.filter(|_| prev.width >= WRAP_MIN_WIDTH) {
+                    self.cur.before_omission.push((f, prev.width));
+                }
+                self.ignored += 1;
+                prev.field = None;
+                continue;
+            }
+
             let cur_width = line.chars().count();
             let cur_ends_space = line.ends_with(|c: char| c.is_whitespace());
             let flush_left = !line.starts_with(|c: char| c.is_whitespace());
             let garbage = is_garbage(t);
+            let lost_indent = self.cur.flush_left > self.cur.indented;
             let key_line = split_kv(line).filter(|kv| {
                 if is_known_key(kv.key) {
                     return true;
                 }
                 // An unknown key right after a console-wide line, starting at column 0, is more
-                // likely the wrapped rest of that line's value.
-                let maybe_wrapped =
-                    prev.field.is_some() && prev.width >= WRAP_MIN_WIDTH && flush_left;
-                !garbage && !maybe_wrapped
+                // likely the wrapped rest of that line's value (unless no key line of this
+                // dump is indented).
+                let maybe_wrapped = prev.field.is_some()
+                    && prev.width >= WRAP_MIN_WIDTH
+                    && flush_left
+                    && !lost_indent;
+                !garbage && !maybe_wrapped && !is_caption(t)
             });
 
             if let Some(kv) = key_line {
@@ -456,17 +516,38 @@ impl LineParser {
                 if kv.glued {
                     self.cur.glued += 1;
                 }
+                if is_known_key(kv.key) {
+                    if flush_left {
+                        self.cur.flush_left += 1;
+                    } else {
+                        self.cur.indented += 1;
+                    }
+                }
                 self.cur.fields.push(DsregField {
                     section: section.clone(),
                     key: kv.key.to_string(),
                     value: kv.value.to_string(),
                     line: lineno,
                 });
+                let idx = self.cur.fields.len() - 1;
+                if is_omission(kv.value) {
+                    self.unreadable(idx, "the value was left out of the paste");
+                } else if is_partly_omitted(kv.value) {
+                    self.unreadable(idx, "part of the value was left out of the paste");
+                }
+                // dsregcmd right-aligns keys in 26 columns: a line that lost that indentation
+                // was wider on the console.
+                let printed = if flush_left {
+                    kv.key.chars().count().max(26) + 3 + kv.value.chars().count()
+                } else {
+                    0
+                };
                 prev = Prev {
-                    field: Some(self.cur.fields.len() - 1),
-                    width: cur_width,
+                    field: Some(idx),
+                    width: cur_width.max(printed),
                     ends_space: cur_ends_space,
                 };
+                self.cur.max_width = self.cur.max_width.max(prev.width);
                 continue;
             }
             if garbage {
@@ -477,8 +558,15 @@ impl LineParser {
                 prev.field = None;
                 continue;
             }
-            // Hard-wrapped value: the console split it at its width.
-            let wrapped = prev.field.filter(|_| !cut_here);
+            // The rest of a value the console hard-wrapped: only after a line that filled the
+            // console's width, and never longer than that line (the console would have wrapped
+            // it too). Prose, fences and markers never continue a value.
+            let wrapped = prev.field.filter(|_| {
+                prev.width >= WRAP_MIN_WIDTH
+                    && cur_width <= prev.width + 1
+                    && !cut_here
+                    && !is_caption(t)
+            });
             match wrapped.and_then(|idx| self.cur.fields.get_mut(idx)) {
                 Some(f) => {
                     // Join without a space unless the split fell on one.
@@ -487,6 +575,7 @@ impl LineParser {
                     }
                     f.value.push_str(t);
                     self.cur.see(lineno);
+                    self.cur.max_width = self.cur.max_width.max(cur_width);
                     prev.width = cur_width;
                     prev.ends_space = cur_ends_space;
                 }

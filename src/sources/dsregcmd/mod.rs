@@ -1,17 +1,20 @@
 //! `dsregcmd /status` dumps: decoding (UTF-16LE/UTF-8/Windows-1252, CRLF or LF), the line
 //! grammar of every layout seen (sectioned current builds, the pre-1803 single `Device State`
-//! block, console prompts, hard-wrapped values, the trailer), several runs in one file, and
+//! block, console prompts, hard-wrapped values, the trailer), dumps as people paste them
+//! (quoted, fenced, with prose and omission marks around them, several runs in one file), and
 //! the typed [`DsregSnapshot`] of each dump: join state, PRT state and last PRT error, pre-join
 //! diagnostics, who ran the command and when.
 //!
 //! Every key/value line is kept in [`DsregSnapshot::fields`] with its section and line so that
 //! findings can cite it; unknown keys are kept too. Damaged input is reported as problems
-//! (`truncated`, `decode`, `no_keys`, `bad_line`, `limit`, `io`), never a panic.
+//! (`truncated`, `decode`, `no_keys`, `bad_line`, `unreadable_value`, `limit`, `io`), never a
+//! panic.
 //!
-//! `lines` owns the line grammar and where one dump ends and the next begins, `snapshot` the
-//! typed reading of one dump's fields.
+//! `lines` owns the line grammar and where one dump ends and the next begins, `paste` what
+//! people add around a pasted dump, `snapshot` the typed reading of one dump's fields.
 
 mod lines;
+mod paste;
 mod snapshot;
 #[cfg(test)]
 mod tests;
@@ -67,7 +70,7 @@ const SNIFF_TITLES: &[&str] = &[
 pub fn looks_like_dsregcmd(text_head: &str) -> bool {
     let mut seen: Vec<&str> = Vec::new();
     for line in text_head.lines().take(500) {
-        let line = line.trim_start_matches('\u{feff}');
+        let line = paste::unquote(line.trim_start_matches('\u{feff}'));
         let t = line.trim();
         if let Some(title) = banner_title(t) {
             if SNIFF_TITLES.iter().any(|s| s.eq_ignore_ascii_case(&title)) {
