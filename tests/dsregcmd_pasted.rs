@@ -4,9 +4,9 @@
 //! `tests/fixtures/dsregcmd/` (`pasted_*`, `two_runs_*`) following evidence-formats.md section 1.
 
 use chrono::{TimeZone, Utc};
-use padtriage::model::{EventFilter, Loc, Problem, Time};
+use padtriage::model::{EventFilter, Loc, Problem, Time, TimeBasis};
 use padtriage::sources::dsregcmd::{looks_like_dsregcmd, read_dsregcmd, DsregSnapshot, JoinState};
-use padtriage::sources::{Parsed, ReadCtx};
+use padtriage::sources::{EventData, Parsed, ReadCtx};
 use std::sync::Arc;
 
 static ALL: EventFilter = EventFilter { ranges: None };
@@ -314,6 +314,26 @@ fn two_runs_as_administrator_then_as_the_user() {
         (p.report.first, p.report.last),
         (admin.taken_at, user.taken_at)
     );
+
+    // One timeline entry each, dated as the dump was.
+    let times: Vec<(Time, TimeBasis)> = p.events.iter().map(|e| (e.time, e.time_basis)).collect();
+    assert_eq!(
+        times,
+        vec![
+            (utc("2025-03-11T09:12:40Z"), TimeBasis::Utc),
+            (mtime(), TimeBasis::FileDate)
+        ]
+    );
+    assert_eq!(
+        p.events[1].machine.as_deref(),
+        Some("RPA-VM01.corp.contoso.com")
+    );
+    assert_eq!(p.events[0].kind(), "dsregcmd.snapshot");
+    let EventData::Dsregcmd(e) = &p.events[1].data else {
+        panic!("{:?}", p.events[1].data)
+    };
+    assert_eq!((e.dump, e.dumps), (2, 2));
+    assert_eq!(e.azure_ad_prt, Some(true));
 }
 
 #[test]

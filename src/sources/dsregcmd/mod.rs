@@ -11,14 +11,17 @@
 //! panic.
 //!
 //! `lines` owns the line grammar and where one dump ends and the next begins, `paste` what
-//! people add around a pasted dump, `snapshot` the typed reading of one dump's fields.
+//! people add around a pasted dump, `snapshot` the typed reading of one dump's fields, and
+//! `entry` the `dsregcmd` evidence family that puts each dump on the timeline.
 
+mod entry;
 mod lines;
 mod paste;
 mod snapshot;
 #[cfg(test)]
 mod tests;
 
+pub use entry::{DsregEntry, Snapshots};
 pub use snapshot::join_state;
 
 use super::{EventSink, Format, Parsed, ReadCtx};
@@ -197,6 +200,11 @@ impl DsregSnapshot {
     pub fn field(&self, key: &str) -> Option<&DsregField> {
         self.fields.iter().find(|f| f.key.eq_ignore_ascii_case(key))
     }
+
+    /// Its time is the dump's own `Client Time` (not a file date).
+    pub fn dated_by_client_time(&self) -> bool {
+        self.taken_at.is_some() && self.taken_at_basis.as_deref() == Some(CLIENT_TIME)
+    }
 }
 
 /// `taken_at_basis` of a dump dated by its own `Client Time`.
@@ -220,7 +228,7 @@ impl Format for Dsregcmd {
 }
 
 /// Read a file of dumps (at most [`MAX_BYTES`]) and type each: one snapshot per dump, in file
-/// order.
+/// order, each also as a timeline event (when it has a time and `ctx.filter` keeps it).
 /// `snapshots` is empty only when the file holds no key/value line at all (empty, garbage, or
 /// not a dump); the report then says why.
 pub fn read_dsregcmd<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
@@ -329,6 +337,9 @@ pub fn read_dsregcmd<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
         }
         if let Some(d) = s.device_name.as_deref() {
             parsed.report.add_computer(d);
+        }
+        if let Some(ev) = entry::event(&s).filter(|e| ctx.filter.keeps_time(e.time)) {
+            parsed.events.push(ev);
         }
         parsed.snapshots.push(s);
     }
