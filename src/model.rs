@@ -152,6 +152,8 @@ pub struct FileReport {
     pub ignored: u64,
     /// Events kept for the timeline.
     pub kept: u64,
+    /// `dsregcmd /status` dumps the file holds (a file may hold several runs); 0 for others.
+    pub dumps: u64,
     pub first: Option<Time>,
     pub last: Option<Time>,
     pub problems: Vec<Problem>,
@@ -173,6 +175,7 @@ impl FileReport {
             errors: 0,
             ignored: 0,
             kept: 0,
+            dumps: 0,
             first: None,
             last: None,
             problems: Vec::new(),

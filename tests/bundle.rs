@@ -289,6 +289,36 @@ fn sniff_recognises_each_kind_by_content_not_name() {
 }
 
 #[test]
+fn event_copied_from_a_rendered_xml_view_is_read_not_listed_as_other() {
+    // Event Viewer's Details > XML View or a browser's XML tree, copied as text into a file:
+    // blank lines first, `- ` markers before tags with children, no XML declaration.
+    let copy = fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/event_xml/browser_view_4625.txt"),
+    )
+    .unwrap();
+    assert_eq!(
+        sniff(&copy, "4625 from the ticket.txt").kind,
+        FileKind::EventXml
+    );
+    assert_eq!(
+        sniff(&utf16le(std::str::from_utf8(&copy).unwrap(), true), "e.txt").kind,
+        FileKind::EventXml
+    );
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "4625 from the ticket.txt", &copy);
+    let b = open_dir(d.path());
+    assert_eq!(
+        kinds(&b),
+        vec![("4625 from the ticket.txt".to_string(), FileKind::EventXml)]
+    );
+    let p = padtriage::timeline::read_input(&b.inputs[0], &padtriage::model::EventFilter::all(), 1);
+    assert!(!p.report.is_partial(), "{:?}", p.report.problems);
+    assert_eq!(p.events.len(), 1);
+    assert_eq!(p.events[0].kind(), "security.4625");
+}
+
+#[test]
 fn zip_bomb_over_the_ratio_cap_is_not_read() {
     let d = tempfile::tempdir().unwrap();
     let zeros = vec![0u8; 8 << 20];

@@ -45,7 +45,7 @@ fn line_of(text: &str, needle: &str) -> u64 {
 }
 
 fn value<'a>(p: &'a Parsed, key: &str) -> &'a str {
-    &p.snapshot.as_ref().unwrap().field(key).unwrap().value
+    &p.snapshots.first().unwrap().field(key).unwrap().value
 }
 
 fn kinds(p: &Parsed) -> Vec<&str> {
@@ -81,8 +81,9 @@ fn hybrid_with_prt_refresh_error() {
     assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
     assert_eq!(p.report.errors, 0);
     assert_eq!(p.report.records, 79);
-    assert!(p.events.is_empty());
-    let s = p.snapshot.as_ref().unwrap();
+    // The dump's one timeline entry.
+    assert_eq!(p.events.len(), 1);
+    let s = p.snapshots.first().unwrap();
     assert_eq!(s.layout, "current");
     assert_eq!(s.encoding, "utf-8");
     assert_eq!(s.join_state, JoinState::HybridJoined);
@@ -193,7 +194,7 @@ fn irregular_key_lines_and_values() {
         "urn:ms-drs:enterpriseregistration.windows.net"
     );
     // The trailer is not a key and is not glued to the last value.
-    let s = p.snapshot.as_ref().unwrap();
+    let s = p.snapshots.first().unwrap();
     assert!(s.fields.iter().all(|f| !f.key.starts_with("For more")));
     assert_eq!(value(&p, "PreReqResult"), "WillNotProvision");
 }
@@ -210,7 +211,10 @@ fn doc_style_without_blank_lines() {
     let a = parse(text.as_bytes());
     let b = parse(compact.as_bytes());
     assert!(b.report.problems.is_empty(), "{:?}", b.report.problems);
-    let (sa, sb) = (a.snapshot.unwrap(), b.snapshot.unwrap());
+    let (sa, sb) = (
+        a.snapshots.into_iter().next().unwrap(),
+        b.snapshots.into_iter().next().unwrap(),
+    );
     let kv = |s: &padtriage::sources::dsregcmd::DsregSnapshot| {
         s.fields
             .iter()
@@ -232,7 +236,7 @@ fn not_joined_has_no_device_tenant_or_diagnostic_sections() {
     let p = parse_with(text.as_bytes(), None);
     assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
     assert_eq!(p.report.records, 25);
-    let s = p.snapshot.as_ref().unwrap();
+    let s = p.snapshots.first().unwrap();
     assert_eq!(s.join_state, JoinState::NotJoined);
     assert_eq!(s.layout, "current");
     assert_eq!(s.device_name.as_deref(), Some("Büro-PC"));
@@ -256,7 +260,7 @@ fn registered_only_with_work_account_and_powershell_prompt() {
     assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
     assert_eq!(p.report.records, 40);
     assert_eq!(p.report.ignored, 0);
-    let s = p.snapshot.as_ref().unwrap();
+    let s = p.snapshots.first().unwrap();
     assert_eq!(s.join_state, JoinState::RegisteredOnly);
     assert_eq!(s.workplace_joined, Some(true));
     // The registration's tenant when the device itself has none.
@@ -289,7 +293,7 @@ fn device_disabled_or_deleted() {
     let p = parse(text.as_bytes());
     assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
     assert_eq!(p.report.records, 47);
-    let s = p.snapshot.as_ref().unwrap();
+    let s = p.snapshots.first().unwrap();
     assert_eq!(s.layout, "current");
     assert_eq!(s.join_state, JoinState::EntraJoined);
     assert_eq!(
@@ -326,7 +330,7 @@ fn domain_only_with_pre_join_diagnostics() {
     assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
     assert_eq!(p.report.records, 52);
     assert_eq!(p.report.errors, 0);
-    let s = p.snapshot.as_ref().unwrap();
+    let s = p.snapshots.first().unwrap();
     assert_eq!(s.join_state, JoinState::DomainOnly);
     assert_eq!(s.domain_name.as_deref(), Some("WOODGROVE"));
     assert_eq!(s.user_context.as_deref(), Some("SYSTEM"));
@@ -362,7 +366,7 @@ fn domain_only_with_pre_join_diagnostics() {
 fn hard_wrapped_value_is_joined() {
     let text = fixture("domain_prejoin.txt");
     let p = parse(text.as_bytes());
-    let s = p.snapshot.as_ref().unwrap();
+    let s = p.snapshots.first().unwrap();
     let f = s.field("Auto Detect PAC Status").unwrap();
     assert_eq!(
         f.value,
@@ -401,7 +405,7 @@ fn legacy_pre_1803_single_device_state_block() {
     let p = parse(text.as_bytes());
     assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
     assert_eq!(p.report.records, 33);
-    let s = p.snapshot.as_ref().unwrap();
+    let s = p.snapshots.first().unwrap();
     assert_eq!(s.layout, "legacy");
     assert_eq!(s.join_state, JoinState::HybridJoined);
     assert_eq!(s.domain_name.as_deref(), Some("LITWARE"));
@@ -434,7 +438,7 @@ fn legacy_pre_1803_single_device_state_block() {
 #[test]
 fn encodings_and_line_endings() {
     let text = fixture("not_joined.txt");
-    let base = parse(text.as_bytes()).snapshot.unwrap();
+    let base = parse(text.as_bytes()).snapshots.into_iter().next().unwrap();
     let mut utf8_bom = vec![0xEF, 0xBB, 0xBF];
     utf8_bom.extend(text.as_bytes());
     let mut utf8_bom_crlf = vec![0xEF, 0xBB, 0xBF];
@@ -457,7 +461,7 @@ fn encodings_and_line_endings() {
             "{enc}: {:?}",
             p.report.problems
         );
-        let s = p.snapshot.unwrap();
+        let s = p.snapshots.into_iter().next().unwrap();
         assert_eq!(s.encoding, enc);
         assert_eq!(s.device_name.as_deref(), Some("Büro-PC"), "{enc}");
         assert_eq!(s.join_state, JoinState::NotJoined);
@@ -478,7 +482,7 @@ fn powershell_5_redirect_of_hybrid_dump() {
     let text = fixture("hybrid_prt_error.txt");
     let p = parse(&utf16le(&crlf(&text), true));
     assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
-    let s = p.snapshot.unwrap();
+    let s = p.snapshots.into_iter().next().unwrap();
     assert_eq!(s.encoding, "utf-16le-bom");
     assert_eq!(s.join_state, JoinState::HybridJoined);
     let e = s.prt_error.as_ref().unwrap();
@@ -498,7 +502,7 @@ fn truncated_mid_line_keeps_what_was_read() {
     let line = line_of(&text, "Server Error Description");
     assert_eq!(kinds(&p), vec!["truncated"]);
     assert_eq!(p.report.problems[0].at, Some(format!("line {line}")));
-    let s = p.snapshot.as_ref().unwrap();
+    let s = p.snapshots.first().unwrap();
     assert_eq!(s.join_state, JoinState::HybridJoined);
     let e = s.prt_error.as_ref().unwrap();
     assert_eq!(e.server_error_code.as_deref(), Some("invalid_grant"));
@@ -517,7 +521,13 @@ fn truncated_mid_line_keeps_what_was_read() {
     let p = parse(&text.as_bytes()[..at]);
     assert_eq!(kinds(&p), vec!["truncated"]);
     assert_eq!(value(&p, "HTTP status"), "400");
-    assert!(p.snapshot.unwrap().field("Server Error Code").is_none());
+    assert!(p
+        .snapshots
+        .into_iter()
+        .next()
+        .unwrap()
+        .field("Server Error Code")
+        .is_none());
 }
 
 #[test]
@@ -529,7 +539,7 @@ fn truncated_inside_a_utf16_character() {
     let p = parse(cut);
     assert_eq!(kinds(&p), vec!["truncated"]);
     assert_eq!(p.report.errors, 0);
-    let s = p.snapshot.unwrap();
+    let s = p.snapshots.into_iter().next().unwrap();
     assert_eq!(s.join_state, JoinState::HybridJoined);
     assert_eq!(s.encoding, "utf-16le-bom");
 }
@@ -537,7 +547,7 @@ fn truncated_inside_a_utf16_character() {
 #[test]
 fn empty_file() {
     let p = parse(b"");
-    assert!(p.snapshot.is_none());
+    assert!(p.snapshots.is_empty());
     assert_eq!(kinds(&p), vec!["no_keys"]);
     assert_eq!((p.report.records, p.report.errors), (0, 0));
 }
@@ -585,7 +595,7 @@ fn garbage_line_inside_a_dump() {
     assert_eq!(p.report.problems[0].at, Some(format!("line {line}")));
     assert_eq!(p.report.errors, 1);
     assert_eq!(p.report.records, 79);
-    let s = p.snapshot.unwrap();
+    let s = p.snapshots.into_iter().next().unwrap();
     assert_eq!(s.join_state, JoinState::HybridJoined);
     // Lines after the inserted one shift by one.
     assert_eq!(
@@ -602,7 +612,7 @@ fn unknown_keys_and_free_text_are_tolerated() {
     assert_eq!((p.report.errors, p.report.ignored), (0, 1));
     assert_eq!(value(&p, "SomeFutureSetting"), "Enabled (v2)");
     assert_eq!(
-        p.snapshot.as_ref().unwrap().join_state,
+        p.snapshots.first().unwrap().join_state,
         JoinState::NotJoined
     );
 }
@@ -614,17 +624,20 @@ fn oversized_input_is_capped() {
     text.push_str("             AzureAdJoined : NO\n");
     let p = parse(text.as_bytes());
     assert_eq!(kinds(&p), vec!["limit"]);
-    let s = p.snapshot.unwrap();
+    let s = p.snapshots.into_iter().next().unwrap();
     assert_eq!(s.join_state, JoinState::HybridJoined);
     assert_eq!(s.fields.len(), 79);
 }
 
 #[test]
-fn second_dump_in_the_same_file_is_reported() {
+fn second_dump_in_the_same_file_is_a_snapshot_of_its_own() {
     let text = fixture("hybrid_prt_error.txt") + &fixture("not_joined.txt");
     let p = parse(text.as_bytes());
-    assert_eq!(kinds(&p), vec!["repeated"]);
-    assert_eq!(p.snapshot.unwrap().join_state, JoinState::HybridJoined);
+    // Two clean dumps are read completely: nothing to report.
+    assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
+    let states: Vec<JoinState> = p.snapshots.iter().map(|s| s.join_state).collect();
+    assert_eq!(states, vec![JoinState::HybridJoined, JoinState::NotJoined]);
+    assert_eq!(p.report.dumps, 2);
 }
 
 #[test]
@@ -653,7 +666,10 @@ fn read_error_keeps_what_was_read() {
     };
     let p = read_dsregcmd(Failing(text.into_bytes(), 0), &ctx);
     assert_eq!(kinds(&p), vec!["io"]);
-    assert_eq!(p.snapshot.unwrap().join_state, JoinState::NotJoined);
+    assert_eq!(
+        p.snapshots.into_iter().next().unwrap().join_state,
+        JoinState::NotJoined
+    );
 }
 
 #[test]
@@ -698,7 +714,7 @@ fn every_prefix_parses_without_panicking() {
         for end in (0..bytes.len()).step_by(step) {
             let p = parse(&bytes[..end]);
             assert!(p.report.records <= full);
-            assert_eq!(p.snapshot.is_some(), p.report.records > 0);
+            assert_eq!(!p.snapshots.is_empty(), p.report.records > 0);
         }
     }
 }

@@ -247,7 +247,7 @@ fn a_value_cut_off_with_the_dump_is_not_typed() {
     assert!(p.report.problems[0]
         .message
         .ends_with("the value on it may be incomplete and is not used for the diagnosis"));
-    let s = p.snapshot.unwrap();
+    let s = p.snapshots.into_iter().next().unwrap();
     assert_eq!(s.field("Attempt Status").unwrap().value, "0xc00000");
     assert!(s.prt_error.is_none(), "{:?}", s.prt_error);
     // The complete lines before the cut are typed as usual.

@@ -75,7 +75,6 @@ fn streamed(dir: &Path, format: TimelineFormat, threads: usize, budget: usize) -
         tl.events.is_empty(),
         "the streamed timeline holds no events"
     );
-    render::footer(&tl, format, &mut out).unwrap();
     out
 }
 

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = dsregcmd::looks_like_dsregcmd(&decoded.text);
     let parsed = dsregcmd::read_dsregcmd(data, &ctx);
     // A file that yields no snapshot must say why.
-    if parsed.snapshot.is_none() {
+    if parsed.snapshots.is_empty() {
         assert!(
             !parsed.report.problems.is_empty(),
             "no snapshot and no problem"

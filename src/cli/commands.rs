@@ -104,7 +104,6 @@ pub fn run(command: Command, threads: usize, progress: bool) -> Result<u8> {
                 timeline::SORT_BUDGET,
                 &mut out,
             )?;
-            report::timeline::footer(&tl, format, &mut out)?;
             out.flush()?;
             report::problems_to_stderr(&tl.files);
             Ok(partial_code(&tl.files))

@@ -39,6 +39,13 @@ pub fn text(root: &str, files: &[FileReport], out: &mut dyn Write) -> io::Result
                 f.channels.join(", ")
             }
         )?;
+        if f.dumps > 1 {
+            writeln!(
+                out,
+                "{:w$}  {} dsregcmd dumps, each read as a snapshot of its own",
+                "", f.dumps
+            )?;
+        }
         if let Some(why) = &f.skipped {
             writeln!(out, "{:w$}  skipped: {why}", "")?;
         }
@@ -72,7 +79,7 @@ pub fn json(root: &str, files: &[FileReport], out: &mut dyn Write) -> io::Result
     let files: Vec<_> = files
         .iter()
         .map(|f| {
-            json!({
+            let mut v = json!({
                 "path": f.path,
                 "kind": f.kind.as_str(),
                 "size": f.size,
@@ -86,7 +93,12 @@ pub fn json(root: &str, files: &[FileReport], out: &mut dyn Write) -> io::Result
                 "last": f.last,
                 "skipped": f.skipped,
                 "problems": f.problems,
-            })
+            });
+            // How many runs of dsregcmd a dump file holds.
+            if f.kind == FileKind::Dsregcmd {
+                v["dumps"] = json!(f.dumps);
+            }
+            v
         })
         .collect();
     let doc = json!({ "bundle": root, "files": files });

@@ -308,27 +308,6 @@ pub fn header(format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// What comes after the events (text lists the dsregcmd snapshots).
-pub fn footer(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
-    if format != TimelineFormat::Text {
-        return Ok(());
-    }
-    for s in &tl.snapshots {
-        let when = s
-            .taken_at
-            .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
-            .unwrap_or_else(|| "time unknown".into());
-        writeln!(
-            out,
-            "snapshot  dsregcmd ({when}): join state {:?}, AzureAdPrt {}  [{}]",
-            s.join_state,
-            s.azure_ad_prt.map_or("-", |p| if p { "YES" } else { "NO" }),
-            s.source.file
-        )?;
-    }
-    Ok(())
-}
-
 /// Render a timeline held in memory.
 pub fn render(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
     header(format, out)?;
@@ -338,7 +317,7 @@ pub fn render(tl: &Timeline, format: TimelineFormat, out: &mut dyn Write) -> io:
         line(format, ev, &mut buf);
         out.write_all(&buf)?;
     }
-    footer(tl, format, out)
+    Ok(())
 }
 
 #[cfg(test)]

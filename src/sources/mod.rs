@@ -9,7 +9,8 @@
 //!
 //! Layout: `security`, `aad`, `device_registration`, `service`, `terminal_services` are Windows
 //! event channels (read from `evtx` logs and `event_xml` exports through `windows_event`);
-//! `dsregcmd`, `padlog` and `run_records` are text formats of their own.
+//! `dsregcmd`, `padlog` and `run_records` are text formats of their own (a dsregcmd dump is
+//! also an event family of its own: one timeline entry per dump).
 
 pub mod aad;
 pub mod detect;
@@ -176,7 +177,8 @@ pub trait Format {
 pub struct Parsed {
     pub report: FileReport,
     pub events: Vec<Event>,
-    pub snapshot: Option<dsregcmd::DsregSnapshot>,
+    /// A dsregcmd file's dumps, one snapshot each, in file order.
+    pub snapshots: Vec<dsregcmd::DsregSnapshot>,
 }
 
 impl Parsed {
@@ -184,7 +186,7 @@ impl Parsed {
         Parsed {
             report,
             events: Vec::new(),
-            snapshot: None,
+            snapshots: Vec::new(),
         }
     }
 }

@@ -262,6 +262,8 @@ registry! {
         PadLog => padlog::PadLog,
         /// A run record: the portal's error JSON or a flow-session export row.
         RunRecord => run_records::RunRecords,
+        /// A `dsregcmd /status` dump, one per run of the command in a file.
+        Dsregcmd => dsregcmd::Snapshots,
     }
 }
 

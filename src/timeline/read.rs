@@ -46,7 +46,7 @@ pub(super) fn assemble(bundle: &Bundle, pass: Pass, parsed: Vec<Parsed>) -> Time
     let mut tl = Timeline::default();
     for p in parsed {
         tl.events.extend(p.events);
-        tl.snapshots.extend(p.snapshot);
+        tl.snapshots.extend(p.snapshots);
         tl.files.push(p.report);
     }
     if pass != Pass::EventLogsOnly {

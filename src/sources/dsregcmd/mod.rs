@@ -1,27 +1,33 @@
 //! `dsregcmd /status` dumps: decoding (UTF-16LE/UTF-8/Windows-1252, CRLF or LF), the line
 //! grammar of every layout seen (sectioned current builds, the pre-1803 single `Device State`
-//! block, console prompts, hard-wrapped values, the trailer), and the typed
-//! [`DsregSnapshot`] derived from it: join state, PRT state and last PRT error, pre-join
+//! block, console prompts, hard-wrapped values, the trailer), dumps as people paste them
+//! (quoted, fenced, with prose and omission marks around them, several runs in one file), and
+//! the typed [`DsregSnapshot`] of each dump: join state, PRT state and last PRT error, pre-join
 //! diagnostics, who ran the command and when.
 //!
 //! Every key/value line is kept in [`DsregSnapshot::fields`] with its section and line so that
 //! findings can cite it; unknown keys are kept too. Damaged input is reported as problems
-//! (`truncated`, `decode`, `no_keys`, `bad_line`, `limit`, `io`), never a panic.
-
+//! (`truncated`, `decode`, `no_keys`, `bad_line`, `unreadable_value`, `limit`, `io`), never a
+//! panic.
 //!
-//! `lines` owns the line grammar, `snapshot` the typed reading of the fields.
+//! `lines` owns the line grammar and where one dump ends and the next begins, `paste` what
+//! people add around a pasted dump, `snapshot` the typed reading of one dump's fields, and
+//! `entry` the `dsregcmd` evidence family that puts each dump on the timeline.
 
+mod entry;
 mod lines;
+mod paste;
 mod snapshot;
 #[cfg(test)]
 mod tests;
 
+pub use entry::{DsregEntry, Snapshots};
 pub use snapshot::join_state;
 
 use super::{EventSink, Format, Parsed, ReadCtx};
 use crate::model::{FileKind, FileReport, Problem, SourceRef, Time};
 use crate::sources::text;
-use lines::{banner_title, split_kv, LineParser, MAX_LISTED_BAD_LINES};
+use lines::{banner_title, split_kv, LineParser, MAX_DUMPS, MAX_LISTED_BAD_LINES};
 use serde::Serialize;
 use std::io::Read;
 
@@ -67,14 +73,15 @@ const SNIFF_TITLES: &[&str] = &[
 pub fn looks_like_dsregcmd(text_head: &str) -> bool {
     let mut seen: Vec<&str> = Vec::new();
     for line in text_head.lines().take(500) {
-        let t = line.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+        let line = paste::unquote(line.trim_start_matches('\u{feff}'));
+        let t = line.trim();
         if let Some(title) = banner_title(t) {
             if SNIFF_TITLES.iter().any(|s| s.eq_ignore_ascii_case(&title)) {
                 return true;
             }
             continue;
         }
-        if let Some(kv) = split_kv(line.trim_start_matches('\u{feff}')) {
+        if let Some(kv) = split_kv(line) {
             if let Some(k) = SNIFF_KEYS.iter().find(|k| k.eq_ignore_ascii_case(kv.key)) {
                 if !seen.contains(k) {
                     seen.push(k);
@@ -135,7 +142,15 @@ pub struct PrtError {
 /// One `dsregcmd /status` dump, typed. Values the dump does not print stay `None`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DsregSnapshot {
+    /// The file and the dump's first line (its first banner or key line).
     pub source: SourceRef,
+    /// Which dump of its file this is (1-based), of how many: a file may hold several runs
+    /// (as administrator, then as the user) or the same output pasted twice.
+    pub dump: usize,
+    pub dumps: usize,
+    /// The dump's first and last line of output in the file, 1-based.
+    pub first_line: u64,
+    pub last_line: u64,
     /// When the dump was taken: `Client Time` if printed, else the file's modification time.
     pub taken_at: Option<Time>,
     pub taken_at_basis: Option<String>,
@@ -185,7 +200,15 @@ impl DsregSnapshot {
     pub fn field(&self, key: &str) -> Option<&DsregField> {
         self.fields.iter().find(|f| f.key.eq_ignore_ascii_case(key))
     }
+
+    /// Its time is the dump's own `Client Time` (not a file date).
+    pub fn dated_by_client_time(&self) -> bool {
+        self.taken_at.is_some() && self.taken_at_basis.as_deref() == Some(CLIENT_TIME)
+    }
 }
+
+/// `taken_at_basis` of a dump dated by its own `Client Time`.
+pub(crate) const CLIENT_TIME: &str = "Client Time";
 
 /// The `dsregcmd /status` text format.
 pub struct Dsregcmd;
@@ -204,8 +227,10 @@ impl Format for Dsregcmd {
     }
 }
 
-/// Read one dump (at most [`MAX_BYTES`]) and type it. `snapshot` is `None` only when the file
-/// holds no key/value line at all (empty, garbage, or not a dump); the report then says why.
+/// Read a file of dumps (at most [`MAX_BYTES`]) and type each: one snapshot per dump, in file
+/// order, each also as a timeline event (when it has a time and `ctx.filter` keeps it).
+/// `snapshots` is empty only when the file holds no key/value line at all (empty, garbage, or
+/// not a dump); the report then says why.
 pub fn read_dsregcmd<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
     let mut report = FileReport::new(ctx.file.to_string(), FileKind::Dsregcmd, ctx.size);
     let mut bytes = Vec::new();
@@ -278,11 +303,22 @@ pub fn read_dsregcmd<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
              and is not used for the diagnosis",
         ));
     }
-    report.records = p.fields.len() as u64;
+    if p.dropped_dumps > 0 {
+        report.problems.push(Problem::new(
+            "limit",
+            p.first_dropped_line.map(|l| format!("line {l}")),
+            format!(
+                "{} more dumps after the first {MAX_DUMPS} in this file are not read",
+                p.dropped_dumps
+            ),
+        ));
+    }
+    report.records = p.dumps.iter().map(|d| d.fields.len() as u64).sum();
     report.errors = p.bad_lines;
     report.ignored = p.ignored;
+    report.dumps = p.dumps.len() as u64;
 
-    if p.fields.is_empty() {
+    if p.dumps.is_empty() {
         report.problems.push(Problem::new(
             "no_keys",
             None,
@@ -291,18 +327,23 @@ pub fn read_dsregcmd<R: Read>(r: R, ctx: &ReadCtx) -> Parsed {
         return Parsed::new(report);
     }
 
-    let snapshot = snapshot::build_snapshot(p, ctx, encoding);
-    if let Some(t) = snapshot.taken_at {
-        report.see_time(t);
+    let mut parsed = Parsed::new(report);
+    let dumps = p.dumps.len();
+    for (n, d) in p.dumps.into_iter().enumerate() {
+        let (s, mut problems) = snapshot::build_snapshot(d, n + 1, dumps, ctx, encoding);
+        parsed.report.problems.append(&mut problems);
+        if let Some(t) = s.taken_at {
+            parsed.report.see_time(t);
+        }
+        if let Some(d) = s.device_name.as_deref() {
+            parsed.report.add_computer(d);
+        }
+        if let Some(ev) = entry::event(&s).filter(|e| ctx.filter.keeps_time(e.time)) {
+            parsed.events.push(ev);
+        }
+        parsed.snapshots.push(s);
     }
-    if let Some(d) = snapshot.device_name.as_deref() {
-        report.add_computer(d);
-    }
-    Parsed {
-        report,
-        events: Vec::new(),
-        snapshot: Some(snapshot),
-    }
+    parsed
 }
 
 /// True when the bytes end inside a multi-byte character (a cut, not a wrong encoding).

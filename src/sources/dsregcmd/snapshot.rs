@@ -1,15 +1,24 @@
-//! The typed snapshot read from a dump's fields: join state, device and tenant details, PRT
+//! The typed snapshot read from one dump's fields: join state, device and tenant details, PRT
 //! state and last error, pre-join diagnostics, who ran the command and when.
 
-use super::lines::{starts_with_ci, LineParser};
+use super::lines::{starts_with_ci, DumpLines};
 use super::{DsregField, DsregSnapshot, JoinState, PrtError};
 use crate::codes;
-use crate::model::{Loc, SourceRef};
+use crate::model::{Loc, Problem, SourceRef};
 use crate::sources::ReadCtx;
+use std::cell::RefCell;
 
-pub(super) fn build_snapshot(p: LineParser, ctx: &ReadCtx, encoding: &str) -> DsregSnapshot {
-    let fields = &p.fields;
-    let has_section = |name: &str| p.sections.iter().any(|s| s.eq_ignore_ascii_case(name));
+/// Type dump number `dump` (1-based) of the `dumps` a file holds. The problems are the values
+/// it would have read that a paste damaged (`unreadable_value`).
+pub(super) fn build_snapshot(
+    d: DumpLines,
+    dump: usize,
+    dumps: usize,
+    ctx: &ReadCtx,
+    encoding: &str,
+) -> (DsregSnapshot, Vec<Problem>) {
+    let fields = &d.fields;
+    let has_section = |name: &str| d.sections.iter().any(|s| s.eq_ignore_ascii_case(name));
     let key_in = |key: &str, section: &str| {
         fields
             .iter()
@@ -21,16 +30,28 @@ pub(super) fn build_snapshot(p: LineParser, ctx: &ReadCtx, encoding: &str) -> Ds
     let legacy = !has_section("SSO State")
         && (device_keys_in_state
             || key_in("AzureAdPrt", "User State")
-            || p.glued * 2 > fields.len());
+            || d.glued * 2 > fields.len());
 
-    // A value on the line the dump was cut in may be incomplete (`0xc00000` for `0xc000006d`):
-    // it stays among the fields, but no typed value (and so no verdict) rests on it.
-    let typed: Vec<DsregField> = match p.cut_line {
-        Some(cut) => fields.iter().filter(|f| f.line != cut).cloned().collect(),
-        None => Vec::new(),
+    // A value on the line the dump was cut in may be incomplete (`0xc00000` for `0xc000006d`),
+    // and a pasted one may have lost a part: it stays among the fields, but no typed value
+    // (and so no verdict) rests on it. Paste damage is reported for the values read only.
+    let problems: RefCell<Vec<Problem>> = RefCell::new(Vec::new());
+    let get = |key: &str, sections: &[&str]| {
+        let f = pick(fields, key, sections)?;
+        let Some(why) = d.untyped.get(&f.line) else {
+            return Some(f.value.as_str());
+        };
+        let at = Some(format!("line {}", f.line));
+        let mut problems = problems.borrow_mut();
+        if let Some(why) = why.filter(|_| !problems.iter().any(|p| p.at == at)) {
+            problems.push(Problem::new(
+                "unreadable_value",
+                at,
+                format!("{}: {why}; the value is not used", f.key),
+            ));
+        }
+        None
     };
-    let typed: &[DsregField] = if p.cut_line.is_some() { &typed } else { fields };
-    let get = |key: &str, sections: &[&str]| pick(typed, key, sections);
     let text_of = |key: &str, sections: &[&str]| get(key, sections).and_then(non_empty);
     let bool_of = |key: &str, sections: &[&str]| get(key, sections).and_then(yes_no);
     let time_of =
@@ -75,7 +96,7 @@ pub(super) fn build_snapshot(p: LineParser, ctx: &ReadCtx, encoding: &str) -> Ds
         text_of("TenantName", TD).or_else(|| text_of("WorkplaceTenantName", &["Work Account"]));
 
     let (taken_at, taken_at_basis) = match time_of("Client Time", DIAG) {
-        Some(t) => (Some(t), Some("Client Time".to_string())),
+        Some(t) => (Some(t), Some(super::CLIENT_TIME.to_string())),
         None => match ctx.mtime {
             Some(t) => (Some(t), Some("file modification time".to_string())),
             None => (None, None),
@@ -109,11 +130,15 @@ pub(super) fn build_snapshot(p: LineParser, ctx: &ReadCtx, encoding: &str) -> Ds
         }
     });
 
-    DsregSnapshot {
+    let snapshot = DsregSnapshot {
         source: SourceRef {
             file: ctx.file.clone(),
-            loc: Loc::Line(p.first_content_line.unwrap_or(1)),
+            loc: Loc::Line(d.first_line.max(1)),
         },
+        dump,
+        dumps,
+        first_line: d.first_line.max(1),
+        last_line: d.last_line.max(d.first_line).max(1),
         taken_at,
         taken_at_basis,
         encoding: encoding.to_string(),
@@ -143,21 +168,20 @@ pub(super) fn build_snapshot(p: LineParser, ctx: &ReadCtx, encoding: &str) -> Ds
         error_phase: text_of("Error Phase", DIAG),
         client_error_code: code_of("Client ErrorCode", DIAG),
         server_error_code: text_of("Server ErrorCode", DIAG),
-        fields: p.fields,
-    }
+        fields: d.fields,
+    };
+    (snapshot, problems.into_inner())
 }
 
 /// The value of `key`, preferring the sections it belongs to (matched by prefix, so
 /// `Work Account` covers `Work Account 1`); otherwise the first occurrence outside
 /// `Work Account N` sections, which repeat device keys for the registration.
-fn pick<'a>(fields: &'a [DsregField], key: &str, sections: &[&str]) -> Option<&'a str> {
+fn pick<'a>(fields: &'a [DsregField], key: &str, sections: &[&str]) -> Option<&'a DsregField> {
     let mut matches = fields.iter().filter(|f| f.key.eq_ignore_ascii_case(key));
     let preferred = matches
         .clone()
         .find(|f| sections.iter().any(|s| starts_with_ci(&f.section, s)));
-    preferred
-        .or_else(|| matches.find(|f| !starts_with_ci(&f.section, "Work Account")))
-        .map(|f| f.value.as_str())
+    preferred.or_else(|| matches.find(|f| !starts_with_ci(&f.section, "Work Account")))
 }
 
 fn non_empty(v: &str) -> Option<String> {

@@ -1,7 +1,9 @@
 //! Reads Event Viewer XML exports: `wevtutil qe <log> /f:xml` output (concatenated
 //! `<Event xmlns=..>..</Event>` with no root) and Event Viewer "Save As XML"
 //! (`<Events><Event>..</Event>..</Events>`, maybe with an XML declaration and `RenderingInfo`),
-//! in UTF-8 or UTF-16 with or without a BOM.
+//! in UTF-8 or UTF-16 with or without a BOM; also events copied as text from a rendered XML
+//! view (Event Viewer's Details > XML View, a browser's XML tree), whose lines carry `- ` / `+ `
+//! expand/collapse markers before their tags.
 //!
 //! The stream is cut into single `<Event>` elements by their tags, and each is parsed on its own
 //! with `quick-xml`: one malformed event is counted and described (with its line) and the rest
@@ -133,8 +135,15 @@ impl<'c> ExportReader<'c> {
             }
         };
         match parse_event(&text) {
-            Err(message) => {
+            Err(mut message) => {
                 self.report.errors += 1;
+                // A node collapsed in a rendered XML view was copied without its content.
+                if text.lines().any(|l| l.trim_start().starts_with("+ <")) {
+                    message.push_str(
+                        "; a part of it was collapsed (`+`) in the XML view it was copied \
+                         from, and its content was not copied",
+                    );
+                }
                 self.problem(
                     "bad_record",
                     Some(line),
@@ -631,11 +640,20 @@ impl Format for EventXml {
     }
 }
 
+/// The note a browser puts above an XML file it shows as a tree; copied with the tree.
+const BROWSER_TREE_NOTE: &str = "This XML file does not appear to have any style information";
+
 /// Event Viewer "Save As XML" (`<Events>` root) or `wevtutil qe /f:xml` (bare `<Event xmlns=`),
-/// after an optional BOM, XML declaration, comments and blank space.
+/// after an optional BOM, XML declaration, comments and blank space. A copy of a rendered XML
+/// view has a `- ` (expanded) or `+ ` (collapsed) marker before tags with children, and a
+/// browser's note above the tree.
 pub fn looks_like_event_xml(text: &str) -> bool {
     let mut t = text.trim_start();
+    if t.starts_with(BROWSER_TREE_NOTE) {
+        t = t.split_once('\n').map_or("", |(_, rest)| rest).trim_start();
+    }
     loop {
+        t = strip_view_marker(t);
         let (open, close) = if t.starts_with("<?") {
             ("<?", "?>")
         } else if t.starts_with("<!--") {
@@ -656,6 +674,16 @@ pub fn looks_like_event_xml(text: &str) -> bool {
             && rest.trim_start().starts_with("xmlns");
     }
     false
+}
+
+/// A rendered XML view's expand (`- `) or collapse (`+ `) marker before a tag.
+fn strip_view_marker(t: &str) -> &str {
+    match t.strip_prefix(['-', '+']) {
+        Some(rest) if rest.starts_with([' ', '\t']) && rest.trim_start().starts_with('<') => {
+            rest.trim_start()
+        }
+        _ => t,
+    }
 }
 
 #[cfg(test)]

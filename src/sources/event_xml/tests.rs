@@ -284,3 +284,70 @@ fn session_events_come_from_user_data() {
     );
     assert_eq!(p.events[0].kind(), "session.21");
 }
+
+/// An event copied as text from a rendered XML view (Event Viewer's Details > XML View, a
+/// browser's XML tree): leading blank lines, `- ` before tags with children, no declaration.
+const BROWSER_VIEW_4625: &str =
+    include_str!("../../../tests/fixtures/event_xml/browser_view_4625.txt");
+
+#[test]
+fn copy_of_a_rendered_xml_view_is_recognised_and_read() {
+    assert!(looks_like_event_xml(BROWSER_VIEW_4625));
+    let p = read(BROWSER_VIEW_4625.as_bytes());
+    assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
+    assert_eq!((p.report.records, p.report.kept), (1, 1));
+    let ev = &p.events[0];
+    assert_eq!(ev.source.loc, Loc::Record(1204270));
+    assert_eq!(ev.time.to_rfc3339(), "2025-03-11T14:05:12.418293300+00:00");
+    assert_eq!(ev.machine.as_deref(), Some("RPA-VM01"));
+    let EventData::Security(s) = &ev.data else {
+        panic!("{:?}", ev.data)
+    };
+    assert_eq!(s.event_id, 4625);
+    assert_eq!(
+        (s.status, s.sub_status),
+        (Some(0xC000_006D), Some(0xC000_006A))
+    );
+    assert_eq!(s.logon_type, Some(2));
+    assert_eq!(s.target.name.as_deref(), Some("jdoe@contoso.com"));
+
+    // A browser's view of a "Save As XML" file: its note above the tree, the declaration, and
+    // markers before `<Events>` and `</Event>` too.
+    let body = BROWSER_VIEW_4625
+        .trim_start()
+        .replace("  </Event>", "- </Event>");
+    let saved = format!(
+        "This XML file does not appear to have any style information associated with it. The \
+         document tree is shown below.\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-16\"?>\r\n\
+         - <Events>\r\n{body}\r\n{body}  </Events>\r\n"
+    );
+    assert!(looks_like_event_xml(&saved));
+    let p = read(saved.as_bytes());
+    assert!(p.report.problems.is_empty(), "{:?}", p.report.problems);
+    assert_eq!(p.report.kept, 2);
+    assert!(looks_like_event_xml("+ <Events>\n"));
+}
+
+#[test]
+fn a_part_collapsed_in_the_xml_view_is_not_guessed() {
+    // `+ <EventData>`: the view hid its children and end tag, so they were not copied.
+    let start = BROWSER_VIEW_4625.find("- <EventData>").unwrap();
+    let end = BROWSER_VIEW_4625.find("  </EventData>").unwrap() + "  </EventData>\r\n".len();
+    let collapsed = format!(
+        "{}+ <EventData>\r\n{}",
+        &BROWSER_VIEW_4625[..start],
+        &BROWSER_VIEW_4625[end..]
+    );
+    let p = read(collapsed.as_bytes());
+    assert_eq!((p.report.records, p.report.errors), (0, 1));
+    assert_eq!(p.report.problems[0].kind, "bad_record");
+    assert!(
+        p.report.problems[0].message.contains("collapsed (`+`)"),
+        "{}",
+        p.report.problems[0].message
+    );
+    // Markers are taken only before a tag, and only as `- ` / `+ `.
+    assert!(!looks_like_event_xml("- not a tag <Event xmlns='x'>"));
+    assert!(!looks_like_event_xml("-<Event xmlns='x'>"));
+    assert!(!looks_like_event_xml("- <html>"));
+}
