@@ -6,8 +6,8 @@ use std::path::PathBuf;
 /// them carry `#[cfg_attr(not(real_evtx), ignore = ...)]`: without the folder they are ignored
 /// and say why; under `CI=true` they run, and a missing folder fails them here.
 pub fn real_dir() -> PathBuf {
-    PathBuf::from(
-        option_env!("PADTRIAGE_REAL_EVTX")
-            .expect("../shared/real-evtx not found next to the repository (or set REAL_EVTX)"),
-    )
+    match option_env!("PADTRIAGE_REAL_EVTX") {
+        Some(dir) => PathBuf::from(dir),
+        None => panic!("../shared/real-evtx not found next to the repository (or set REAL_EVTX)"),
+    }
 }

@@ -418,10 +418,12 @@ mod tests {
     /// The real Windows logs build.rs found (`../shared/real-evtx`). Tests reading them are
     /// ignored without them, except under `CI=true`, where a missing folder fails them here.
     pub(super) fn real_evtx_dir() -> std::path::PathBuf {
-        std::path::PathBuf::from(
-            option_env!("PADTRIAGE_REAL_EVTX")
-                .expect("../shared/real-evtx not found next to the repository (or set REAL_EVTX)"),
-        )
+        match option_env!("PADTRIAGE_REAL_EVTX") {
+            Some(dir) => std::path::PathBuf::from(dir),
+            None => {
+                panic!("../shared/real-evtx not found next to the repository (or set REAL_EVTX)")
+            }
+        }
     }
 
     pub(super) fn ctx<'a>(name: &str, filter: &'a EventFilter, threads: usize) -> ReadCtx<'a> {
