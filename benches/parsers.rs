@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use padtriage::bundle::Limits;
-use padtriage::diagnose::{self, rules::RuleSet, runs};
+use padtriage::diagnose::rules::RuleSet;
 use padtriage::model::EventFilter;
 use padtriage::pipeline;
 use padtriage::report::timeline::TimelineFormat;
@@ -209,36 +209,13 @@ fn write_bundle(dir: &Path) -> u64 {
     total
 }
 
-/// What `padtriage analyze` does: text sources first to find the runs, then the event logs
-/// around them, then the verdicts.
+/// What `padtriage analyze` does (the library's whole job on a bundle).
 fn analyze(root: &Path, rules: &RuleSet) -> usize {
     let b = pipeline::open(&[root.to_path_buf()], &Limits::default()).expect("bundle");
-    let opts = ReadOptions {
-        threads: 0,
-        progress: false,
-    };
-    let hint = runs::RunHint::default();
-    let (before, after, slack) = (
-        Duration::minutes(15),
-        Duration::minutes(2),
-        Duration::minutes(2),
-    );
-    let mut tl = timeline::read(&b, &EventFilter::all(), Pass::TextOnly, opts);
-    let found = runs::find_runs(&tl, &hint);
-    let filter = EventFilter {
-        ranges: Some(
-            found
-                .iter()
-                .map(|r| (r.time - before - slack, r.time + after + slack))
-                .collect(),
-        ),
-    };
-    timeline::merge(
-        &mut tl,
-        timeline::read(&b, &filter, Pass::EventLogsOnly, opts),
-    );
-    let found = runs::find_runs(&tl, &hint);
-    diagnose::diagnose(&tl, &found, rules, before, after).len()
+    pipeline::analyze(&b, rules, &pipeline::AnalyzeOptions::default())
+        .analysis
+        .runs
+        .len()
 }
 
 /// What `padtriage timeline --format jsonl` does, into a sink.

@@ -169,12 +169,12 @@ fn diagnose_run(
             Standing::Undated(why) => notes.push(format!(
                 "{}: may not show the state at the failure ({why}); it rules causes out but \
                  confirms none",
-                s.source.file
+                snapshots::label(s)
             )),
             Standing::Stale(why) => notes.push(format!(
                 "{}: does not show the state at the failure ({why}); it neither confirms nor \
                  rules out, and supports at most",
-                s.source.file
+                snapshots::label(s)
             )),
         }
         facts.push(facts::from_snapshot(s, &refined, standing));

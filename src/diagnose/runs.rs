@@ -451,7 +451,13 @@ fn infer_user(
         r.user_note = Some(note);
         return;
     }
-    for snap in snapshots {
+    // The dump nearest the run first: a file may hold an administrator's run and the user's.
+    let mut nearest: Vec<&DsregSnapshot> = snapshots.iter().collect();
+    nearest.sort_by_key(|s| {
+        s.taken_at
+            .map_or(i64::MAX, |t| (t - r.time).num_seconds().abs())
+    });
+    for snap in nearest {
         let host = super::snapshots::host(snap, machines);
         if scope.machine(host.as_deref(), machines) != Admit::Counted {
             continue;

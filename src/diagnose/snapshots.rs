@@ -191,6 +191,15 @@ fn distance(d: &Dating, run: Time) -> i64 {
     }
 }
 
+/// A dump as the report names it: its file, and which dump of the file when it holds several.
+pub fn label(s: &DsregSnapshot) -> String {
+    if s.dumps > 1 {
+        format!("{} (dump {} of {})", s.source.file, s.dump, s.dumps)
+    } else {
+        s.source.file.to_string()
+    }
+}
+
 /// The machine a dump was taken on: its device name, else its file's.
 pub fn host(s: &DsregSnapshot, machines: &Machines) -> Option<String> {
     s.device_name
@@ -223,7 +232,7 @@ pub fn choose<'a>(
     for s in snaps {
         match scope.machine(host(s, machines).as_deref(), machines) {
             Admit::Counted => own.push((s, dating(s))),
-            Admit::Context(why) => unused.push(format!("{}: not used, {why}", s.source.file)),
+            Admit::Context(why) => unused.push(format!("{}: not used, {why}", label(s))),
         }
     }
     // Current before undated before stale, then nearest; the later dump on a tie.
@@ -253,7 +262,7 @@ pub fn choose<'a>(
             unused.push(format!(
                 "{}: not used, a dump nearer the run (or run as the connection account) speaks \
                  for it",
-                s.source.file
+                label(s)
             ));
         }
     }

@@ -9,6 +9,7 @@
 //! The line schema is third-party evidence (kb-causes.md c.2), not a Microsoft contract, so the
 //! reader is tolerant: several key spellings per field, unknown fields ignored, bad lines counted.
 
+mod lines;
 mod read;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
 //! Tests of the PAD log reader.
-use super::read::{next_line, LineRead};
+use super::lines::{next_line, LineRead};
 use std::io;
 
 #[test]
