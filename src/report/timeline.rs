@@ -1,7 +1,7 @@
 //! `timeline` output: aligned text, JSON lines, or CSV; one event per line. Lines are rendered
 //! one event at a time ([`line`]), so the timeline can be written while it is read.
 
-use crate::model::{Account, Loc, Time};
+use crate::model::{Account, Loc, Time, TimeBasis};
 use crate::sources::security::SecurityEvent;
 use crate::sources::{Event, EventData};
 use crate::timeline::Timeline;
@@ -33,8 +33,10 @@ fn loc(ev: &Event) -> String {
 #[derive(Serialize)]
 struct JsonLine<'a> {
     time: &'a str,
+    time_basis: TimeBasis,
     file: &'a str,
     loc: Loc,
+    machine: Option<&'a str>,
     kind: &'a str,
     summary: &'a str,
     data: &'a EventData,
@@ -86,6 +88,8 @@ fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mu
                 EventData::Security(data) => {
                     out.extend_from_slice(b"{\"time\":");
                     json_str(out, &time);
+                    out.extend_from_slice(b",\"time_basis\":");
+                    json_str(out, ev.time_basis.as_str());
                     out.extend_from_slice(b",\"file\":");
                     json_str(out, &ev.source.file);
                     let (name, n): (&[u8], u64) = match ev.source.loc {
@@ -96,6 +100,8 @@ fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mu
                     out.extend_from_slice(name);
                     json_u64(out, n);
                     out.push(b'}');
+                    out.extend_from_slice(b",\"machine\":");
+                    json_opt_str(out, &ev.machine);
                     out.extend_from_slice(b",\"kind\":");
                     json_str(out, kind);
                     out.extend_from_slice(b",\"summary\":");
@@ -107,8 +113,10 @@ fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mu
                 _ => {
                     let line = JsonLine {
                         time: &time,
+                        time_basis: ev.time_basis,
                         file: &ev.source.file,
                         loc: ev.source.loc,
+                        machine: ev.machine.as_deref(),
                         kind,
                         summary,
                         data: &ev.data,
@@ -367,7 +375,7 @@ mod tests {
                 time: chrono::Utc.with_ymd_and_hms(2025, 6, 2, 13, 17, 5).unwrap()
                     + chrono::Duration::microseconds(i64::from(i) * 26_500),
                 time_basis: crate::model::TimeBasis::Utc,
-                machine: None,
+                machine: (i % 2 == 0).then(|| "RPA-VM01.contoso.com".into()),
                 source: crate::model::SourceRef {
                     file: std::sync::Arc::from(format!("logs.zip!/Secu\"rity{i}.evtx").as_str()),
                     loc: [
@@ -386,8 +394,10 @@ mod tests {
             let mut buf = [0u8; 40];
             let want = serde_json::to_vec(&JsonLine {
                 time: &rfc3339(&ev.time, &mut buf),
+                time_basis: ev.time_basis,
                 file: &ev.source.file,
                 loc: ev.source.loc,
+                machine: ev.machine.as_deref(),
                 kind: &kind,
                 summary: &summary,
                 data: &ev.data,
