@@ -398,9 +398,12 @@ fn sniffers_tell_the_shapes_apart() {
         "Error Code,Started On,Session User Name\n"
     ));
     assert!(!looks_like_flow_sessions("Name,Started On\n"));
-    assert!(!looks_like_flow_sessions(
-        r#"{"eventTimestamp":"2025-06-02T13:00:00Z","traceLevel":"Error","message":"x","eventData":{"errorCode":"A","sessionUserName":"b"}}"#
-    ));
+    // A PAD log line with session columns is a PAD log: the registry tries PAD logs first.
+    let pad = r#"{"eventTimestamp":"2025-06-02T13:00:00Z","traceLevel":"Error","message":"x","eventData":{"errorCode":"A","sessionUserName":"b"}}"#;
+    assert_eq!(
+        padtriage::sources::detect::sniff(pad.as_bytes(), "x.log").kind,
+        padtriage::model::FileKind::PadLog
+    );
     assert!(!looks_like_portal_error(r#"{"code":"x"}"#));
     assert!(!looks_like_portal_error("error: code 5"));
 }

@@ -241,6 +241,7 @@ registry! {
         Evtx => evtx::Evtx,
         EventXml => event_xml::EventXml,
         Dsregcmd => dsregcmd::Dsregcmd,
+        // Before the run records: a PAD log line may carry an error object or session columns.
         PadLog => padlog::PadLog,
         // Flow-session exports may carry error JSON inside a row, so they are tried first.
         FlowSessions => run_records::FlowSessions,

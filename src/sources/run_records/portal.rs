@@ -24,9 +24,7 @@ pub fn looks_like_portal_error(head: &str) -> bool {
             .expect("static portal pattern")
     });
     let t = head.trim_start_matches('\u{feff}').trim_start();
-    (t.starts_with('{') || t.starts_with('['))
-        && re.is_match(t)
-        && !crate::sources::padlog::looks_like_padlog(t)
+    (t.starts_with('{') || t.starts_with('[')) && re.is_match(t)
 }
 
 /// Read a portal error JSON: `{"error":{"code":..,"message":..}}`, possibly pretty-printed or

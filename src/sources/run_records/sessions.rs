@@ -30,9 +30,6 @@ const SESSION_MARKERS: &[&str] = &[
 /// completedon, compared case-insensitively with spaces and underscores ignored.
 pub fn looks_like_flow_sessions(head: &str) -> bool {
     let t = head.trim_start_matches('\u{feff}').trim_start();
-    if crate::sources::padlog::looks_like_padlog(t) {
-        return false;
-    }
     let mut seen: Vec<&str> = Vec::new();
     let mut note = |name: &str| {
         let n = normalise_key(name).0;
