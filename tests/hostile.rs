@@ -86,7 +86,7 @@ fn damaged_event_logs_are_read_around_and_reported() {
     let r = problem(
         "evtx/cut_mid_chunk.evtx",
         "truncated",
-        "the file ends 32768 bytes into chunk 1",
+        "the file ends 32,768 bytes into chunk 1, which should be 65,536 bytes long",
     );
     assert!(r.records > 0 && r.kept > 0, "{r:?}");
 
@@ -124,7 +124,7 @@ fn damaged_event_logs_are_read_around_and_reported() {
     problem(
         "evtx/garbage_after_magic.evtx",
         "truncated",
-        "the file ends 8200 bytes into chunk 0, before its records",
+        "the file ends 8,200 bytes into chunk 0, which should be 65,536 bytes long, before its records",
     );
     skipped("evtx/empty.evtx", "empty file (0 bytes)");
 }

@@ -62,7 +62,11 @@ pub(super) fn read_chunks<R: Read>(
     }
     if n < FILE_HEADER_SIZE {
         let message = if signed {
-            format!("the file ends {n} bytes into its 4096-byte header: no records in it")
+            format!(
+                "the file ends {} bytes into its {}-byte header: no records in it",
+                super::grouped(n as u64),
+                super::grouped(FILE_HEADER_SIZE as u64)
+            )
         } else {
             format!("{n} bytes without the EVTX signature (ElfFile): not an event log")
         };
