@@ -4,7 +4,8 @@
 use padtriage_testkit::broken;
 use serde_json::Value;
 use std::fs;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 fn cmd(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_padtriage"));
@@ -19,7 +20,59 @@ fn run(args: &[&str]) -> Output {
     cmd(args).output().unwrap()
 }
 
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 // ---- Messages ---------------------------------------------------------------------------------
+
+/// A PAD log of `n` error entries: more timeline than the sort's 16 MiB in memory as JSON lines.
+fn big_bundle(dir: &Path, n: usize) -> PathBuf {
+    let b = dir.join("big");
+    fs::create_dir_all(&b).unwrap();
+    let mut log = String::with_capacity(n * 200);
+    for i in 0..n {
+        log.push_str(&broken::pad_line(
+            &format!(
+                "2025-06-02T{:02}:{:02}:{:02}.{:03}Z",
+                i / 3_600_000 % 24,
+                i / 60_000 % 60,
+                i / 1000 % 60,
+                i % 1000
+            ),
+            "Error",
+            &format!("Run failed: WindowsIdentityIncorrect (attempt {i})"),
+        ));
+    }
+    fs::write(b.join("UIFlowService.log"), log).unwrap();
+    b
+}
+
+#[test]
+fn a_temporary_folder_that_cannot_be_written_is_named_with_tmpdir() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = big_bundle(dir.path(), 60_000);
+    let missing = dir.path().join("no-such-tmp");
+    let o = cmd(&["timeline", b.to_str().unwrap(), "--format", "jsonl"])
+        .env("TMPDIR", &missing)
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "padtriage: error: could not write the timeline's sort runs to a temporary file in {}: ",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("set TMPDIR to a folder you may write to"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
 
 #[test]
 fn a_cut_event_log_says_how_far_into_which_chunk() {
