@@ -20,9 +20,15 @@ fn run(args: &[&str]) -> Output {
     cmd(args).output().unwrap()
 }
 
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+const PAD_ERROR: &str = r#"{"eventTimestamp":"2025-06-02T13:17:05.431Z","traceLevel":"Error","component":"UIFlowService","operationName":"StartSession","message":"Session creation failed: WindowsIdentityIncorrect. The credentials provided with the request are invalid."}"#;
 
 // ---- Messages ---------------------------------------------------------------------------------
 
@@ -72,6 +78,59 @@ fn a_temporary_folder_that_cannot_be_written_is_named_with_tmpdir() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn inventory_says_not_evidence_as_its_totals_do_and_keeps_columns_in_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("bundle");
+    fs::create_dir_all(&b).unwrap();
+    fs::write(b.join("README.md"), "# Notes from the customer\n").unwrap();
+    fs::write(b.join("UIFlowService.log"), format!("{PAD_ERROR}\n")).unwrap();
+    // PAD's "Export logs" zip inside the customer's zip: display paths past 70 characters.
+    let inner = broken::zip_of(&[(
+        "Logs/Microsoft.Flow.RPA.UIFlowService.diagnostics.log",
+        format!("{PAD_ERROR}\n").as_bytes(),
+    )]);
+    let outer = broken::zip_of(&[("PAD-Export-Logs-from-RPA-VM01-2025-06-02.zip", &inner)]);
+    fs::write(b.join("customer-upload-2025-06-02.zip"), outer).unwrap();
+    let o = run(&["inventory", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains(
+            "  not evidence: looks like text (first line: \"# Notes from the customer\")"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("skipped:"), "{text}");
+    assert!(
+        text.ends_with(
+            "2 files read (0 partly), 0 skipped, 1 not evidence; 2 records, 0 unreadable\n"
+        ),
+        "{text}"
+    );
+
+    // Every row's kind starts under the header's "kind", the long path on a line of its own.
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines.iter().find(|l| l.starts_with("file ")).unwrap();
+    let kind_at = header.find("kind").unwrap();
+    let long = "customer-upload-2025-06-02.zip!/PAD-Export-Logs-from-RPA-VM01-2025-06-02.zip!/Logs/Microsoft.Flow.RPA.UIFlowService.diagnostics.log";
+    let i = lines
+        .iter()
+        .position(|l| *l == long)
+        .unwrap_or_else(|| panic!("{text}"));
+    let mut rows = 0;
+    for l in &lines {
+        for kind in ["pad_log ", "other "] {
+            if let Some(at) = l.find(&format!("  {kind}")) {
+                assert_eq!(at + 2, kind_at, "out of line: {l:?}\n{text}");
+                rows += 1;
+            }
+        }
+    }
+    assert_eq!(rows, 3, "{text}");
+    assert!(lines[i + 1][..kind_at].trim().is_empty(), "{text}");
 }
 
 #[test]
