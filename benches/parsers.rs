@@ -32,6 +32,7 @@ fn ctx(filter: &EventFilter, size: usize) -> ReadCtx<'_> {
         mtime: Some(t0()),
         filter,
         threads: 1,
+        progress: None,
     }
 }
 
@@ -215,7 +216,7 @@ fn analyze(root: &Path, rules: &RuleSet) -> usize {
     let b = pipeline::open(&[root.to_path_buf()], &Limits::default()).expect("bundle");
     let opts = ReadOptions {
         threads: 0,
-        progress: false,
+        progress: None,
     };
     let hint = runs::RunHint::default();
     let (before, after, slack) = (
@@ -246,7 +247,7 @@ fn timeline_jsonl(root: &Path) -> usize {
     let b = pipeline::open(&[root.to_path_buf()], &Limits::default()).expect("bundle");
     let opts = ReadOptions {
         threads: 0,
-        progress: false,
+        progress: None,
     };
     let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
         padtriage::report::timeline::line(TimelineFormat::Jsonl, ev, buf)

@@ -18,16 +18,17 @@ pub fn open(paths: &[PathBuf], limits: &Limits) -> Result<Bundle, BundleError> {
 
 /// How `analyze` looks at a bundle.
 #[derive(Debug, Clone)]
-pub struct AnalyzeOptions {
+pub struct AnalyzeOptions<'a> {
     /// Evidence window before and after each run's failure time.
     pub before: Duration,
     pub after: Duration,
     /// What the user said about the run (`--at`, `--user`, `--error`).
     pub hint: runs::RunHint,
-    pub read: ReadOptions,
+    /// Threads, and the progress count both passes add to (one display for the command).
+    pub read: ReadOptions<'a>,
 }
 
-impl Default for AnalyzeOptions {
+impl Default for AnalyzeOptions<'_> {
     fn default() -> Self {
         AnalyzeOptions {
             before: Duration::minutes(15),

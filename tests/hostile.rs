@@ -25,7 +25,7 @@ fn corpus() -> &'static Timeline {
         let b = open_bundle(&[dir.path().to_path_buf()], &Limits::default()).unwrap();
         let opts = ReadOptions {
             threads: 2,
-            progress: false,
+            progress: None,
         };
         timeline::read(&b, &EventFilter::all(), Pass::All, opts)
     })
@@ -241,6 +241,7 @@ fn a_value_cut_off_with_the_dump_is_not_typed() {
         mtime: None,
         filter: &filter,
         threads: 1,
+        progress: None,
     };
     let p = padtriage::sources::dsregcmd::read_dsregcmd(dump.as_bytes(), &ctx);
     assert_eq!(p.report.problems[0].kind, "truncated");
@@ -365,6 +366,7 @@ fn deeply_nested_xml_is_read_in_linear_time() {
         mtime: None,
         filter: &filter,
         threads: 1,
+        progress: None,
     };
     let start = std::time::Instant::now();
     let p = padtriage::sources::event_xml::read_event_xml(f.bytes.as_slice(), &ctx);

@@ -1,9 +1,11 @@
 //! The subcommands: open the bundle, run the stages, hand the result to a renderer.
 
 use super::args::{parse_time, parse_window};
+use super::output::Output;
+use super::progress::Bar;
 use super::{exit, AnalyzeFormat, Command, FailOn, InventoryFormat, RulesAction};
 use anyhow::{bail, Context, Result};
-use padtriage::bundle::Limits;
+use padtriage::bundle::{Bundle, Limits};
 use padtriage::model::{EventFilter, FileReport};
 use padtriage::timeline::{self, Pass, ReadOptions};
 use padtriage::{pipeline, report};
@@ -40,10 +42,16 @@ pub struct AnalyzeArgs {
     pub color: String,
 }
 
-pub fn run(command: Command, threads: usize, progress: bool) -> Result<u8> {
-    let opts = ReadOptions { threads, progress };
+/// Threads, and whether to draw a progress bar.
+#[derive(Clone, Copy)]
+pub struct Reading {
+    pub threads: usize,
+    pub progress: bool,
+}
+
+pub fn run(command: Command, reading: Reading) -> Result<u8> {
     match command {
-        Command::Inventory { bundle, format } => inventory(&bundle, format, opts),
+        Command::Inventory { bundle, format } => inventory(&bundle, format, reading),
         Command::Timeline {
             bundle,
             from,
@@ -82,7 +90,9 @@ pub fn run(command: Command, threads: usize, progress: bool) -> Result<u8> {
                 }
             };
             let b = open(&bundle)?;
-            let mut out = std::io::BufWriter::with_capacity(256 << 10, std::io::stdout().lock());
+            let bar = bar(&b, reading);
+            // The bar is cleared before the first byte of the timeline reaches stdout.
+            let mut out = std::io::BufWriter::with_capacity(256 << 10, Output::stdout(Some(&bar)));
             let format = format.into();
             report::timeline::header(format, &mut out)?;
             let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
@@ -92,23 +102,38 @@ pub fn run(command: Command, threads: usize, progress: bool) -> Result<u8> {
                 &b,
                 &filter,
                 Pass::All,
-                opts,
+                read_options(reading, &bar),
                 &render,
                 timeline::SORT_BUDGET,
                 &mut out,
             )?;
             report::timeline::footer(&tl, format, &mut out)?;
             out.flush()?;
+            drop(out);
+            bar.finish();
             report::problems_to_stderr(&tl.files);
             Ok(partial_code(&tl.files))
         }
-        Command::Analyze(args) => analyze(args, opts),
+        Command::Analyze(args) => analyze(args, reading),
         Command::Rules { action } => rules(action),
     }
 }
 
-fn open(paths: &[PathBuf]) -> Result<padtriage::bundle::Bundle> {
+fn open(paths: &[PathBuf]) -> Result<Bundle> {
     pipeline::open(paths, &Limits::default()).map_err(anyhow::Error::new)
+}
+
+/// The command's one progress bar: from 0 to the size of every input in the bundle (the
+/// passes of a command together read each input once).
+fn bar(b: &Bundle, reading: Reading) -> Bar {
+    Bar::start(reading.progress, b.inputs.iter().map(|i| i.size).sum())
+}
+
+fn read_options(reading: Reading, bar: &Bar) -> ReadOptions<'_> {
+    ReadOptions {
+        threads: reading.threads,
+        progress: bar.count(),
+    }
 }
 
 /// 3 when any input was skipped or partly read, else 0.
@@ -120,13 +145,15 @@ pub fn partial_code(files: &[FileReport]) -> u8 {
     }
 }
 
-fn inventory(paths: &[PathBuf], format: InventoryFormat, opts: ReadOptions) -> Result<u8> {
+fn inventory(paths: &[PathBuf], format: InventoryFormat, reading: Reading) -> Result<u8> {
     let b = open(paths)?;
+    let bar = bar(&b, reading);
     // Inventory counts everything and keeps no event.
     let filter = EventFilter {
         ranges: Some(Vec::new()),
     };
-    let tl = timeline::read(&b, &filter, Pass::All, opts);
+    let tl = timeline::read(&b, &filter, Pass::All, read_options(reading, &bar));
+    bar.finish();
     let mut out = std::io::stdout().lock();
     match format {
         InventoryFormat::Text => report::inventory::text(&b.root, &tl.files, &mut out)?,
@@ -137,7 +164,7 @@ fn inventory(paths: &[PathBuf], format: InventoryFormat, opts: ReadOptions) -> R
 }
 
 /// `analyze`: the whole job on one bundle (see `pipeline::analyze`), then one report.
-pub fn analyze(args: AnalyzeArgs, opts: ReadOptions) -> Result<u8> {
+pub fn analyze(args: AnalyzeArgs, reading: Reading) -> Result<u8> {
     use padtriage::diagnose::{rules::RuleSet, runs, verdict::Verdict};
     use padtriage::report::analysis::{self, Style};
     let (before, after) = parse_window(&args.window).map_err(anyhow::Error::msg)?;
@@ -159,6 +186,7 @@ pub fn analyze(args: AnalyzeArgs, opts: ReadOptions) -> Result<u8> {
     };
     let rules = RuleSet::load(args.rules.as_deref()).context("could not load the rules")?;
     let b = open(&args.bundle)?;
+    let bar = bar(&b, reading);
     let done = pipeline::analyze(
         &b,
         &rules,
@@ -166,9 +194,10 @@ pub fn analyze(args: AnalyzeArgs, opts: ReadOptions) -> Result<u8> {
             before,
             after,
             hint,
-            read: opts,
+            read: read_options(reading, &bar),
         },
     );
+    bar.finish();
     let doc = &done.analysis;
     let mut out = std::io::stdout().lock();
     match args.format {

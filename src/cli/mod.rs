@@ -4,6 +4,8 @@
 
 pub mod args;
 mod commands;
+mod output;
+mod progress;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -156,7 +158,7 @@ pub fn main() -> ExitCode {
             .num_threads(threads)
             .build_global();
     }
-    match commands::run(cli.command, threads, progress) {
+    match commands::run(cli.command, commands::Reading { threads, progress }) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if is_broken_pipe(&e) {

@@ -437,6 +437,7 @@ mod tests {
             mtime: None,
             filter,
             threads,
+            progress: None,
         }
     }
 

@@ -51,6 +51,7 @@ pub(super) fn read_chunks<R: Read>(
             return;
         }
     };
+    ctx.advance(n as u64);
     let signed = header.starts_with(b"ElfFile\0");
     if n == 0 {
         fold.problems.push(Problem::new(
@@ -147,11 +148,14 @@ pub(super) fn read_chunks<R: Read>(
         path,
     };
     // The events leave from the worker, so the sink's own work (rendering) runs in parallel.
+    // Progress moves a chunk at a time, as each is done.
     let one = |c: RawChunk| {
+        let len = c.len as u64;
         let mut o = guarded_chunk(&work, c);
         let events = std::mem::take(&mut o.events);
         o.kept = events.len() as u64;
         sink.take(o.number, events);
+        ctx.advance(len);
         o
     };
     // This thread reads chunk after chunk and hands each to the pool, with at most `in_flight`
