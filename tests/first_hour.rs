@@ -6,6 +6,7 @@ use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn cmd(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_padtriage"));
@@ -28,7 +29,113 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// A refusal: exit 2, the reason on the first line of stderr (clap adds usage and a hint
+/// after it), and nothing of a panic.
+#[track_caller]
+fn refused(args: &[&str], first_line_has: &[&str]) -> String {
+    let o = run(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    let first = err.lines().next().unwrap_or_default();
+    for want in first_line_has {
+        assert!(first.contains(want), "{args:?}: {want:?} not in {first:?}");
+    }
+    for bad in ["panicked", "backtrace", "\n   0: "] {
+        assert!(!err.contains(bad), "{args:?}: {err}");
+    }
+    assert!(o.stdout.is_empty(), "{args:?}");
+    err
+}
+
 const PAD_ERROR: &str = r#"{"eventTimestamp":"2025-06-02T13:17:05.431Z","traceLevel":"Error","component":"UIFlowService","operationName":"StartSession","message":"Session creation failed: WindowsIdentityIncorrect. The credentials provided with the request are invalid."}"#;
+
+/// A clean bundle with a failed run: a PAD log, a Security log and a dsregcmd dump.
+fn bundle(dir: &Path) -> PathBuf {
+    let b = dir.join("bundle");
+    fs::create_dir_all(&b).unwrap();
+    fs::write(b.join("UIFlowService.log"), format!("{PAD_ERROR}\n")).unwrap();
+    fs::write(b.join("Security.evtx"), broken::sample_evtx(1)).unwrap();
+    fs::write(b.join("dsregcmd.txt"), broken::dsregcmd()).unwrap();
+    b
+}
+
+// ---- --threads --------------------------------------------------------------------------------
+
+#[test]
+fn threads_are_refused_outside_one_to_256_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    let s = b.to_str().unwrap();
+    for n in ["0", "257", "10000", "100000", "many"] {
+        let start = Instant::now();
+        let err = refused(&["analyze", s, "--threads", n], &["--threads"]);
+        assert!(err.contains("256"), "{n}: {err}");
+        assert!(start.elapsed() < Duration::from_secs(10), "{n} took long");
+    }
+    // Before the command, too (a global option).
+    refused(&["--threads", "0", "timeline", s], &["--threads"]);
+    // The cap itself works, and gives what one thread gives.
+    let one = run(&["analyze", s, "--threads", "1", "--format", "json"]);
+    let most = run(&["analyze", s, "--threads", "256", "--format", "json"]);
+    assert_eq!(most.status.code(), Some(0), "{}", stderr(&most));
+    assert_eq!(one.stdout, most.stdout);
+}
+
+/// When the system refuses threads (a container's or user's limit: `prlimit --nproc`), the
+/// pool cannot start; padtriage says so and reads with one thread, never a panic or an abort.
+/// Needs root (to run as nobody, whose thread count the limit then bounds), prlimit, setpriv.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_refused_thread_pool_never_aborts() {
+    let (prlimit, setpriv) = (Path::new("/usr/bin/prlimit"), Path::new("/usr/bin/setpriv"));
+    let root = fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")));
+    if !root || !prlimit.exists() || !setpriv.exists() {
+        eprintln!("skipped: needs root, prlimit and setpriv to limit another user's threads");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    use std::os::unix::fs::PermissionsExt;
+    for p in [dir.path(), b.as_path()] {
+        fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let limited = |nproc: &str, args: &[&str]| {
+        Command::new(prlimit)
+            .arg(format!("--nproc={nproc}"))
+            .arg(setpriv)
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_padtriage"))
+            .args(args)
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap()
+    };
+    // Nobody may not reach the binary (a checkout under a private folder).
+    if !limited("100", &["--version"]).status.success() {
+        eprintln!("skipped: the unprivileged user cannot run the test binary");
+        return;
+    }
+    let s = b.to_str().unwrap();
+    // Room for one thread besides the main one: 8 are refused, one reads.
+    let o = limited("2", &["analyze", s, "--threads", "8"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(stdout(&o).contains("Run 1 of 1"), "{}", stdout(&o));
+    assert_eq!(
+        err,
+        "padtriage: could not start 8 worker threads (Resource temporarily unavailable (os error 11)); reading with one\n"
+    );
+    // No thread at all: one line, exit 2.
+    let o = limited("1", &["analyze", s]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("padtriage: error: could not start a worker thread"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
 
 // ---- Messages ---------------------------------------------------------------------------------
 

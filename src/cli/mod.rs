@@ -35,8 +35,8 @@ timeline and says, cause by cause, why a desktop-flow run failed with WindowsIde
 InvalidConnectionCredentials."
 )]
 pub struct Cli {
-    /// Worker threads (default: all cores).
-    #[arg(long, global = true, value_name = "N")]
+    /// Worker threads, 1 to 256 [default: every core, at most 256].
+    #[arg(long, global = true, value_name = "N", value_parser = args::parse_threads)]
     pub threads: Option<usize>,
     /// Never draw a progress bar (it is drawn only when stderr is a terminal anyway).
     #[arg(long, global = true)]
@@ -81,6 +81,16 @@ pub enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+}
+
+impl Command {
+    /// Whether the command reads a bundle (and so needs the worker threads).
+    fn reads_bundle(&self) -> bool {
+        matches!(
+            self,
+            Command::Inventory { .. } | Command::Timeline { .. } | Command::Analyze(_)
+        )
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -138,6 +148,7 @@ pub enum FailOn {
 /// Run the CLI and return the process exit code. Errors are printed for people, without
 /// backtraces; a closed stdout (`| head`) ends the run quietly.
 pub fn main() -> ExitCode {
+    quiet_panics();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -151,14 +162,22 @@ pub fn main() -> ExitCode {
         }
     };
     let progress = !cli.no_progress && std::io::stderr().is_terminal();
-    let threads = cli.threads.unwrap_or(0);
-    if threads > 0 {
-        // The global pool also serves the EVTX chunk workers.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global();
-    }
-    match commands::run(cli.command, commands::Reading { threads, progress }) {
+    let threads = cli.threads.unwrap_or_else(default_threads);
+    let result = if cli.command.reads_bundle() {
+        match worker_pool(threads) {
+            // Everything runs inside the pool: the global one is never started, so a system
+            // that refuses threads cannot make a later rayon call panic.
+            Ok(pool) => {
+                // The pool may be smaller than asked (see `worker_pool`); readers size to it.
+                let threads = pool.current_num_threads();
+                pool.install(|| commands::run(cli.command, commands::Reading { threads, progress }))
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        commands::run(cli.command, commands::Reading { threads, progress })
+    };
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if is_broken_pipe(&e) {
@@ -169,6 +188,81 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit::USAGE)
         }
     }
+}
+
+/// Every core, up to the `--threads` cap.
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(args::MAX_THREADS)
+}
+
+/// The pool the reading commands run in. When the system refuses that many threads (a
+/// container's or user's limit), one worker still does the job, more slowly.
+fn worker_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
+    match pool_of(threads) {
+        Ok(pool) => Ok(pool),
+        Err(e) if threads > 1 => match pool_of(1) {
+            Ok(pool) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "padtriage: could not start {threads} worker threads ({e}); reading with one"
+                );
+                Ok(pool)
+            }
+            Err(_) => Err(no_threads(e)),
+        },
+        Err(e) => Err(no_threads(e)),
+    }
+}
+
+/// A pool of `n` workers. When one fails to start, the pool ends those that did and this
+/// waits for them to be gone, so that a smaller pool can be tried under the same limit.
+fn pool_of(n: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    let started = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let handles = std::sync::Arc::clone(&started);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .spawn_handler(move |worker| {
+            let h = std::thread::Builder::new().spawn(|| worker.run())?;
+            handles.lock().unwrap_or_else(|p| p.into_inner()).push(h);
+            Ok(())
+        })
+        .build();
+    if pool.is_err() {
+        for h in std::mem::take(&mut *started.lock().unwrap_or_else(|p| p.into_inner())) {
+            let _ = h.join();
+        }
+    }
+    pool
+}
+
+fn no_threads(e: rayon::ThreadPoolBuildError) -> anyhow::Error {
+    anyhow::anyhow!(
+        "could not start a worker thread ({e}): the system's limit on threads for this user or \
+         container is reached; close other programs or raise the limit (ulimit -u)"
+    )
+}
+
+/// A panic (a bug) is reported on one line, never with a backtrace, whatever RUST_BACKTRACE
+/// says. Parsers' panics are caught per file and the run goes on; this is what the person sees.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            std::io::stderr(),
+            "padtriage: internal error (a bug, please report it): panicked{at}: {what}"
+        );
+    }));
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
