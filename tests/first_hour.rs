@@ -137,6 +137,157 @@ fn a_refused_thread_pool_never_aborts() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+// ---- Flags that were ignored ------------------------------------------------------------------
+
+#[test]
+fn meaningless_flag_combinations_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    let s = b.to_str().unwrap();
+    // --window without --around was ignored.
+    let err = refused(&["timeline", s, "--window", "5m"], &[]);
+    assert!(err.contains("--around <TIME>"), "{err}");
+    // --from / --to with --around were dropped.
+    refused(
+        &[
+            "timeline",
+            s,
+            "--from",
+            "2025-06-02",
+            "--around",
+            "2025-06-02T13:17:05Z",
+        ],
+        &["--from", "--around"],
+    );
+    refused(
+        &[
+            "timeline",
+            s,
+            "--around",
+            "2025-06-02T13:17:05Z",
+            "--to",
+            "2025-06-03",
+        ],
+        &["--to", "--around"],
+    );
+    // --error without --at was ignored.
+    let err = refused(
+        &["analyze", s, "--error", "InvalidConnectionCredentials"],
+        &[],
+    );
+    assert!(err.contains("--at <TIME>"), "{err}");
+    // A bare number meant seconds where minutes were expected.
+    refused(
+        &["analyze", s, "--window", "15"],
+        &[
+            "--window",
+            "'15' has no unit; write 15s for seconds or 15m for minutes",
+        ],
+    );
+    refused(
+        &[
+            "timeline",
+            s,
+            "--around",
+            "2025-06-02T13:17:05Z",
+            "--window",
+            "15",
+        ],
+        &["no unit"],
+    );
+    refused(
+        &["analyze", s, "--window", "99999999d"],
+        &["longer than 3650d"],
+    );
+
+    // What the flags are for still works.
+    let csv = run(&[
+        "timeline",
+        s,
+        "--around",
+        "2025-06-02T13:17:05Z",
+        "--window",
+        "1m",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(csv.status.code(), Some(0), "{}", stderr(&csv));
+    assert!(stdout(&csv).contains("pad.error"));
+    let at = run(&[
+        "analyze",
+        s,
+        "--at",
+        "2025-06-02T13:17:05Z",
+        "--error",
+        "InvalidConnectionCredentials",
+    ]);
+    assert_eq!(at.status.code(), Some(0), "{}", stderr(&at));
+
+    // And the units are in the help.
+    for c in ["analyze", "timeline"] {
+        let help = stdout(&run(&[c, "--help"]));
+        assert!(
+            help.contains("Durations need a unit: 90s, 15m, 2h, 1d, or combined: 1h30m."),
+            "{help}"
+        );
+    }
+}
+
+// ---- --help -----------------------------------------------------------------------------------
+
+#[test]
+fn help_describes_every_argument_and_shows_exit_codes_and_formats() {
+    let timeline = stdout(&run(&["timeline", "--help"]));
+    assert!(
+        timeline.contains(
+            "<BUNDLE>...  Folders, .zip files or evidence files, read together as one bundle"
+        ),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("--format <FORMAT>    Output format"),
+        "{timeline}"
+    );
+    let check = stdout(&run(&["rules", "check", "--help"]));
+    assert!(
+        check.contains("<DIR>  The folder of *.toml rule files to check"),
+        "{check}"
+    );
+
+    for args in [
+        vec!["--help"],
+        vec!["analyze", "--help"],
+        vec!["timeline", "--help"],
+        vec!["inventory", "--help"],
+    ] {
+        let help = stdout(&run(&args));
+        // Global options under their own heading, after the command's own.
+        let own = help.find("Options:").unwrap_or_else(|| panic!("{help}"));
+        let global = help
+            .find("Global options:")
+            .unwrap_or_else(|| panic!("{help}"));
+        assert!(own < global, "{args:?}: {help}");
+        let threads = help.find("--threads <N>").unwrap();
+        assert!(
+            threads > global,
+            "{args:?}: --threads among the command's options"
+        );
+        assert!(help.find("--no-progress").unwrap() > global, "{args:?}");
+        // Exit codes, times and durations, and what several paths mean.
+        for want in [
+            "Exit codes:",
+            "  0  done; every input was read completely",
+            "  1  analyze --fail-on",
+            "  2  bad usage",
+            "  3  done, but some input was skipped or only partly read",
+            "Times are UTC: 2025-06-02T13:17:05Z",
+            "Several BUNDLE paths",
+        ] {
+            assert!(help.contains(want), "{args:?}: {want:?} missing:\n{help}");
+        }
+    }
+}
+
 // ---- Messages ---------------------------------------------------------------------------------
 
 /// A PAD log of `n` error entries: more timeline than the sort's 16 MiB in memory as JSON lines.

@@ -1,9 +1,13 @@
-//! Parsing of the values given on the command line: times, durations, windows and the thread
-//! count. Each error is one line saying what is accepted.
+//! Parsing of the values given on the command line (clap value parsers): times, durations,
+//! windows and the thread count. Each error is one line saying what is accepted.
 
 use chrono::Duration;
 
+pub use padtriage::model::Time;
 pub use padtriage::time::parse_user as parse_time;
+
+/// Evidence before and after a time.
+pub type Window = (Duration, Duration);
 
 /// Most worker threads `--threads` takes. The work is CPU-bound, so threads past the core count
 /// only add overhead, and it grows fast: on the 2-core development machine, `analyze` of a sample
@@ -30,15 +34,25 @@ pub fn parse_threads(s: &str) -> Result<usize, String> {
     }
 }
 
-/// Accepts `90s`, `15m`, `2h`, `1d`, combinations like `1h30m`, and bare seconds.
+/// Longest duration accepted: time arithmetic on the evidence's dates stays far from chrono's
+/// limits (a window of millions of days would overflow them).
+const MAX_DURATION_DAYS: i64 = 3650;
+
+/// Accepts `90s`, `15m`, `2h`, `1d` and combinations like `1h30m`. Every number needs its unit
+/// (a bare `15` would read as seconds where minutes were meant), except `0`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("'{s}' is not a duration; use e.g. 90s, 15m, 2h, 1d or 1h30m");
     let t = s.trim();
     if t.is_empty() {
         return Err(bad());
     }
-    if let Ok(secs) = t.parse::<i64>() {
-        return Ok(Duration::seconds(secs));
+    if t == "0" {
+        return Ok(Duration::zero());
+    }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "'{s}' has no unit; write {t}s for seconds or {t}m for minutes (units: s, m, h, d)"
+        ));
     }
     let mut total = 0i64;
     let mut num = String::new();
@@ -63,11 +77,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if !num.is_empty() {
         return Err(bad());
     }
+    if total > MAX_DURATION_DAYS * 86400 {
+        return Err(format!(
+            "'{s}' is longer than {MAX_DURATION_DAYS}d (ten years), the longest padtriage takes"
+        ));
+    }
     Ok(Duration::seconds(total))
 }
 
 /// A before/after window such as `15m,2m` (before, after) or a single `10m` for both sides.
-pub fn parse_window(s: &str) -> Result<(Duration, Duration), String> {
+pub fn parse_window(s: &str) -> Result<Window, String> {
     match s.split_once(',') {
         Some((b, a)) => Ok((parse_duration(b)?, parse_duration(a)?)),
         None => {
@@ -84,8 +103,13 @@ mod tests {
     #[test]
     fn times_and_durations() {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::minutes(90));
-        assert_eq!(parse_duration("90").unwrap(), Duration::seconds(90));
+        assert_eq!(parse_duration("90s").unwrap(), Duration::seconds(90));
+        assert_eq!(parse_duration("0").unwrap(), Duration::zero());
+        assert!(parse_duration("90").unwrap_err().contains("no unit"));
         assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("99999999999999999d").is_err());
+        assert!(parse_duration("3651d").is_err());
+        assert_eq!(parse_duration("3650d").unwrap(), Duration::days(3650));
         assert_eq!(
             parse_window("15m,2m").unwrap(),
             (Duration::minutes(15), Duration::minutes(2))

@@ -1,10 +1,14 @@
 //! The subcommands: open the bundle, run the stages, hand the result to a renderer.
 
-use super::args::{parse_time, parse_window};
+use super::args::{parse_time, parse_window, Time, Window};
 use super::output::Output;
 use super::progress::Bar;
-use super::{exit, AnalyzeFormat, Command, FailOn, InventoryFormat, RulesAction};
+use super::{
+    exit, AnalyzeFormat, BundleArgs, ColorWhen, Command, FailOn, InventoryFormat, RulesAction,
+    TimelineFormat,
+};
 use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Duration, Utc};
 use padtriage::bundle::{Bundle, Limits};
 use padtriage::model::{EventFilter, FileReport};
 use padtriage::timeline::{self, Pass, ReadOptions};
@@ -14,21 +18,21 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
-    /// A folder, a .zip, or individual files.
-    #[arg(required = true, value_name = "BUNDLE")]
-    pub bundle: Vec<PathBuf>,
-    /// Time of a failed run when the bundle holds no run record (UTC).
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+    /// Time of a failed run, when the bundle holds no run record of it (UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<Time>,
     /// The connection's user name, when known (any form: UPN, DOMAIN\user, .\user).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// The run's error code, with --at (default WindowsIdentityIncorrect).
-    #[arg(long, value_name = "CODE")]
+    /// The error code of the run given with --at [default: WindowsIdentityIncorrect].
+    #[arg(long, value_name = "CODE", requires = "at")]
     pub error: Option<String>,
-    /// Evidence window around each run: `15m,2m` (before,after) or one duration for both.
-    #[arg(long, value_name = "DURATION", default_value = "15m,2m")]
-    pub window: String,
+    /// Evidence window around each run: `15m,2m` (before,after) or one duration for both sides.
+    #[arg(long, value_name = "DURATION", value_parser = parse_window, default_value = "15m,2m")]
+    pub window: Window,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
     pub format: AnalyzeFormat,
     /// Exit 1 when any run has a cause at this verdict or stronger (for scripted scans).
@@ -37,10 +41,13 @@ pub struct AnalyzeArgs {
     /// Add or override rules from this folder of *.toml files.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
-    /// Colour in text output: auto (terminal and no NO_COLOR), always, never.
-    #[arg(long, value_name = "WHEN", default_value = "auto")]
-    pub color: String,
+    /// Colour in text output.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
 }
+
+/// `timeline --around` without `--window`.
+const AROUND_WINDOW: Window = (Duration::minutes(15), Duration::minutes(2));
 
 /// Threads, and whether to draw a progress bar.
 #[derive(Clone, Copy)]
@@ -60,67 +67,26 @@ pub fn run(command: Command, reading: Reading) -> Result<u8> {
             window,
             format,
         } => {
-            let mut lo = from
-                .as_deref()
-                .map(parse_time)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            let mut hi = to
-                .as_deref()
-                .map(parse_time)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            if let Some(a) = around.as_deref() {
-                let centre = parse_time(a).map_err(anyhow::Error::msg)?;
-                let (before, after) = parse_window(&window).map_err(anyhow::Error::msg)?;
-                lo = Some(lo.map_or(centre - before, |l| l.max(centre - before)));
-                hi = Some(hi.map_or(centre + after, |h| h.min(centre + after)));
-            }
-            let filter = match (lo, hi) {
-                (None, None) => EventFilter::all(),
-                (l, h) => {
-                    let l = l.unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-                    let h = h.unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
-                    if l > h {
-                        bail!("the time range is empty: --from is after --to");
-                    }
-                    EventFilter {
-                        ranges: Some(vec![(l, h)]),
-                    }
+            // clap refuses --from/--to with --around, and --window without it.
+            let (from, to) = match around {
+                Some(centre) => {
+                    let (before, after) = window.unwrap_or(AROUND_WINDOW);
+                    (
+                        centre.checked_sub_signed(before),
+                        centre.checked_add_signed(after),
+                    )
                 }
+                None => (from, to),
             };
-            let b = open(&bundle)?;
-            let bar = bar(&b, reading);
-            // The bar is cleared before the first byte of the timeline reaches stdout.
-            let mut out = std::io::BufWriter::with_capacity(256 << 10, Output::stdout(Some(&bar)));
-            let format = format.into();
-            report::timeline::header(format, &mut out)?;
-            let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
-                report::timeline::line(format, ev, buf)
-            };
-            let tl = timeline::write_sorted(
-                &b,
-                &filter,
-                Pass::All,
-                read_options(reading, &bar),
-                &render,
-                timeline::SORT_BUDGET,
-                &mut out,
-            )?;
-            report::timeline::footer(&tl, format, &mut out)?;
-            out.flush()?;
-            drop(out);
-            bar.finish();
-            report::problems_to_stderr(&tl.files);
-            Ok(partial_code(&tl.files))
+            timeline(&bundle, from, to, format, reading)
         }
         Command::Analyze(args) => analyze(args, reading),
         Command::Rules { action } => rules(action),
     }
 }
 
-fn open(paths: &[PathBuf]) -> Result<Bundle> {
-    pipeline::open(paths, &Limits::default()).map_err(anyhow::Error::new)
+fn open(paths: &BundleArgs) -> Result<Bundle> {
+    pipeline::open(&paths.bundle, &Limits::default()).map_err(anyhow::Error::new)
 }
 
 /// The command's one progress bar: from 0 to the size of every input in the bundle (the
@@ -145,7 +111,7 @@ pub fn partial_code(files: &[FileReport]) -> u8 {
     }
 }
 
-fn inventory(paths: &[PathBuf], format: InventoryFormat, reading: Reading) -> Result<u8> {
+fn inventory(paths: &BundleArgs, format: InventoryFormat, reading: Reading) -> Result<u8> {
     let b = open(paths)?;
     let bar = bar(&b, reading);
     // Inventory counts everything and keeps no event.
@@ -154,7 +120,7 @@ fn inventory(paths: &[PathBuf], format: InventoryFormat, reading: Reading) -> Re
     };
     let tl = timeline::read(&b, &filter, Pass::All, read_options(reading, &bar));
     bar.finish();
-    let mut out = std::io::stdout().lock();
+    let mut out = Output::stdout(None);
     match format {
         InventoryFormat::Text => report::inventory::text(&b.root, &tl.files, &mut out)?,
         InventoryFormat::Json => report::inventory::json(&b.root, &tl.files, &mut out)?,
@@ -163,26 +129,67 @@ fn inventory(paths: &[PathBuf], format: InventoryFormat, reading: Reading) -> Re
     Ok(partial_code(&tl.files))
 }
 
+fn timeline(
+    paths: &BundleArgs,
+    from: Option<Time>,
+    to: Option<Time>,
+    format: TimelineFormat,
+    reading: Reading,
+) -> Result<u8> {
+    let filter = match (from, to) {
+        (None, None) => EventFilter::all(),
+        (l, h) => {
+            let l = l.unwrap_or(DateTime::<Utc>::MIN_UTC);
+            let h = h.unwrap_or(DateTime::<Utc>::MAX_UTC);
+            if l > h {
+                bail!("the time range is empty: --from is after --to");
+            }
+            EventFilter {
+                ranges: Some(vec![(l, h)]),
+            }
+        }
+    };
+    let b = open(paths)?;
+    let bar = bar(&b, reading);
+    // The bar is cleared before the first byte of the timeline reaches stdout.
+    let mut out = std::io::BufWriter::with_capacity(256 << 10, Output::stdout(Some(&bar)));
+    let format = format.into();
+    report::timeline::header(format, &mut out)?;
+    let render =
+        |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| report::timeline::line(format, ev, buf);
+    let tl = timeline::write_sorted(
+        &b,
+        &filter,
+        Pass::All,
+        read_options(reading, &bar),
+        &render,
+        timeline::SORT_BUDGET,
+        &mut out,
+    )?;
+    report::timeline::footer(&tl, format, &mut out)?;
+    out.flush()?;
+    drop(out);
+    bar.finish();
+    report::problems_to_stderr(&tl.files);
+    Ok(partial_code(&tl.files))
+}
+
 /// `analyze`: the whole job on one bundle (see `pipeline::analyze`), then one report.
 pub fn analyze(args: AnalyzeArgs, reading: Reading) -> Result<u8> {
     use padtriage::diagnose::{rules::RuleSet, runs, verdict::Verdict};
     use padtriage::report::analysis::{self, Style};
-    let (before, after) = parse_window(&args.window).map_err(anyhow::Error::msg)?;
+    let (before, after) = args.window;
     let hint = runs::RunHint {
-        at: args
-            .at
-            .as_deref()
-            .map(parse_time)
-            .transpose()
-            .map_err(anyhow::Error::msg)?,
+        at: args.at,
         user: args.user.clone(),
         error: args.error.clone(),
     };
-    let color = match args.color.as_str() {
-        "always" => true,
-        "never" => false,
-        "auto" => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
-        other => bail!("--color takes auto, always or never, not '{other}'"),
+    let color = match args.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+        }
     };
     let rules = RuleSet::load(args.rules.as_deref()).context("could not load the rules")?;
     let b = open(&args.bundle)?;
@@ -199,7 +206,7 @@ pub fn analyze(args: AnalyzeArgs, reading: Reading) -> Result<u8> {
     );
     bar.finish();
     let doc = &done.analysis;
-    let mut out = std::io::stdout().lock();
+    let mut out = Output::stdout(None);
     match args.format {
         AnalyzeFormat::Text => analysis::text(doc, Style { color }, &mut out)?,
         AnalyzeFormat::Json => analysis::json(doc, &mut out)?,
@@ -219,12 +226,13 @@ pub fn analyze(args: AnalyzeArgs, reading: Reading) -> Result<u8> {
 }
 
 fn rules(action: RulesAction) -> Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut out = Output::stdout(None);
     match action {
         RulesAction::List { rules } => {
             let set = padtriage::diagnose::rules::RuleSet::load(rules.as_deref())
                 .context("could not load the rules")?;
             report::rules_list(&set, &mut out)?;
+            out.flush()?;
             Ok(exit::OK)
         }
         RulesAction::Check { dir } => match padtriage::diagnose::rules::RuleSet::load(Some(&dir)) {
@@ -236,6 +244,7 @@ fn rules(action: RulesAction) -> Result<u8> {
                     set.from_dir,
                     set.rules.len()
                 )?;
+                out.flush()?;
                 Ok(exit::OK)
             }
             Err(e) => {

@@ -7,14 +7,15 @@ mod commands;
 mod output;
 mod progress;
 
+use args::{Time, Window};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit codes, documented in the README.
+/// Exit codes, documented in the README and in `--help`.
 pub mod exit {
-    /// Analysed; every input was read completely.
+    /// Done; every input was read completely.
     pub const OK: u8 = 0;
     /// `--fail-on` threshold reached (a cause confirmed, or likely).
     pub const FAIL_ON: u8 = 1;
@@ -24,6 +25,21 @@ pub mod exit {
     pub const PARTIAL: u8 = 3;
 }
 
+/// Shown after every command's help: what scripts and people need to know about all of them.
+const AFTER_HELP: &str = "\
+Several BUNDLE paths (folders, .zip files, evidence files, in any mix) are read together as one bundle.
+Times are UTC: 2025-06-02T13:17:05Z, '2025-06-02 13:17', 2025-06-02 (midnight), or with an offset (2025-06-02T15:17:05+02:00).
+Durations need a unit: 90s, 15m, 2h, 1d, or combined: 1h30m.
+
+Exit codes:
+  0  done; every input was read completely
+  1  analyze --fail-on: some run has a cause at that verdict or stronger
+  2  bad usage, unreadable rules, or a bundle that could not be read at all
+  3  done, but some input was skipped or only partly read (listed in the output)
+  1 wins over 3.";
+
+const GLOBAL: &str = "Global options";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "padtriage",
@@ -32,49 +48,63 @@ pub mod exit {
     long_about = "Reads a customer's diagnostic bundle (a folder, .zip or files: .evtx, Event Viewer XML, \
 dsregcmd /status output, Power Automate for desktop logs, run records), puts the evidence on one UTC \
 timeline and says, cause by cause, why a desktop-flow run failed with WindowsIdentityIncorrect or \
-InvalidConnectionCredentials."
+InvalidConnectionCredentials.",
+    after_help = AFTER_HELP
 )]
 pub struct Cli {
     /// Worker threads, 1 to 256 [default: every core, at most 256].
-    #[arg(long, global = true, value_name = "N", value_parser = args::parse_threads)]
+    #[arg(long, global = true, value_name = "N", value_parser = args::parse_threads, help_heading = GLOBAL)]
     pub threads: Option<usize>,
-    /// Never draw a progress bar (it is drawn only when stderr is a terminal anyway).
-    #[arg(long, global = true)]
+    /// Draw no progress bar (one is drawn on stderr only when stderr is a terminal).
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_progress: bool,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The bundle argument every reading command takes.
+#[derive(clap::Args, Debug)]
+pub struct BundleArgs {
+    /// Folders, .zip files or evidence files, read together as one bundle.
+    #[arg(required = true, value_name = "BUNDLE")]
+    pub bundle: Vec<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// List each file of the bundle: detected kind, channel, record count, time range, problems.
+    #[command(after_help = AFTER_HELP)]
     Inventory {
-        /// A folder, a .zip, or individual files.
-        #[arg(required = true, value_name = "BUNDLE")]
-        bundle: Vec<PathBuf>,
+        #[command(flatten)]
+        bundle: BundleArgs,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = InventoryFormat::Text)]
         format: InventoryFormat,
     },
-    /// Print the merged timeline of relevant events (UTC).
+    /// Print the merged timeline of the events padtriage uses, in UTC order.
+    #[command(after_help = AFTER_HELP)]
     Timeline {
-        #[arg(required = true, value_name = "BUNDLE")]
-        bundle: Vec<PathBuf>,
-        /// Only events at or after this time (UTC, e.g. 2025-06-02T13:00:00Z).
-        #[arg(long, value_name = "TIME")]
-        from: Option<String>,
-        /// Only events at or before this time.
-        #[arg(long, value_name = "TIME")]
-        to: Option<String>,
-        /// Centre a window on this time (use with --window).
-        #[arg(long, value_name = "TIME")]
-        around: Option<String>,
-        /// Window around --around: `10m` (both sides) or `15m,2m` (before,after).
-        #[arg(long, value_name = "DURATION", default_value = "15m,2m")]
-        window: String,
+        #[command(flatten)]
+        bundle: BundleArgs,
+        /// Only events at or after this time (UTC).
+        #[arg(long, value_name = "TIME", value_parser = args::parse_time, conflicts_with = "around")]
+        from: Option<Time>,
+        /// Only events at or before this time (UTC).
+        #[arg(long, value_name = "TIME", value_parser = args::parse_time, conflicts_with = "around")]
+        to: Option<Time>,
+        /// Only events in a window around this time (UTC); see --window.
+        #[arg(long, value_name = "TIME", value_parser = args::parse_time)]
+        around: Option<Time>,
+        /// The window around --around: `10m` (both sides) or `15m,2m` (before,after)
+        /// [default: 15m,2m].
+        #[arg(long, value_name = "DURATION", value_parser = args::parse_window, requires = "around")]
+        window: Option<Window>,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = TimelineFormat::Text)]
         format: TimelineFormat,
     },
     /// Diagnose every failed desktop-flow run in the bundle, cause by cause.
+    #[command(after_help = AFTER_HELP)]
     Analyze(commands::AnalyzeArgs),
     /// List or validate diagnosis rules.
     Rules {
@@ -103,6 +133,7 @@ pub enum RulesAction {
     },
     /// Validate a folder of rule files; errors name the file and line.
     Check {
+        /// The folder of *.toml rule files to check.
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
@@ -143,6 +174,14 @@ pub enum AnalyzeFormat {
 pub enum FailOn {
     Confirmed,
     Likely,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorWhen {
+    /// When stdout is a terminal and NO_COLOR is not set.
+    Auto,
+    Always,
+    Never,
 }
 
 /// Run the CLI and return the process exit code. Errors are printed for people, without
