@@ -272,7 +272,9 @@ fn help_describes_every_argument_and_shows_exit_codes_and_formats() {
             threads > global,
             "{args:?}: --threads among the command's options"
         );
-        assert!(help.find("--no-progress").unwrap() > global, "{args:?}");
+        for flag in ["--no-progress", "--quiet"] {
+            assert!(help.find(flag).unwrap() > global, "{args:?}: {flag}");
+        }
         // Exit codes, times and durations, and what several paths mean.
         for want in [
             "Exit codes:",
@@ -409,5 +411,37 @@ fn a_cut_event_log_says_how_far_into_which_chunk() {
             "the file ends 14,832 bytes into chunk 2, which should be 65,536 bytes long: "
         ),
         "{problems}"
+    );
+}
+
+// ---- Conveniences -----------------------------------------------------------------------------
+
+#[test]
+fn quiet_keeps_stderr_for_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    fs::write(b.join("empty.log"), b"").unwrap();
+    let s = b.to_str().unwrap();
+    // A partly read bundle: listed on stderr after the timeline, unless --quiet.
+    let loud = run(&["timeline", s]);
+    assert_eq!(loud.status.code(), Some(3));
+    assert!(stderr(&loud).contains("empty.log"), "{}", stderr(&loud));
+    for args in [
+        vec!["timeline", s, "--quiet"],
+        vec!["-q", "timeline", s],
+        vec!["analyze", s, "-q"],
+    ] {
+        let q = run(&args);
+        assert_eq!(q.status.code(), Some(3), "{args:?}");
+        assert!(q.stderr.is_empty(), "{args:?}: {}", stderr(&q));
+        assert!(!q.stdout.is_empty());
+    }
+    // Errors are still printed.
+    let e = run(&["analyze", "--quiet", "/nonexistent/bundle"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(
+        stderr(&e).contains("/nonexistent/bundle: not found"),
+        "{}",
+        stderr(&e)
     );
 }

@@ -186,6 +186,8 @@ fn one_bar_per_command_and_only_on_a_terminal() {
         );
     }
     // Asked for none.
-    let tty = on_a_terminal(&format!("'{bin}' analyze '{b}' --no-progress >/dev/null")).unwrap();
-    assert!(!tty.contains("reading ["), "{tty:?}");
+    for flag in ["--no-progress", "--quiet"] {
+        let tty = on_a_terminal(&format!("'{bin}' analyze '{b}' {flag} >/dev/null")).unwrap();
+        assert!(!tty.contains("reading ["), "{flag}: {tty:?}");
+    }
 }

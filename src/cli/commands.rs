@@ -5,7 +5,7 @@ use super::output::Output;
 use super::progress::Bar;
 use super::{
     exit, AnalyzeFormat, BundleArgs, ColorWhen, Command, FailOn, InventoryFormat, RulesAction,
-    TimelineFormat,
+    Settings, TimelineFormat,
 };
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, Utc};
@@ -49,16 +49,9 @@ pub struct AnalyzeArgs {
 /// `timeline --around` without `--window`.
 const AROUND_WINDOW: Window = (Duration::minutes(15), Duration::minutes(2));
 
-/// Threads, and whether to draw a progress bar.
-#[derive(Clone, Copy)]
-pub struct Reading {
-    pub threads: usize,
-    pub progress: bool,
-}
-
-pub fn run(command: Command, reading: Reading) -> Result<u8> {
+pub fn run(command: Command, settings: &Settings) -> Result<u8> {
     match command {
-        Command::Inventory { bundle, format } => inventory(&bundle, format, reading),
+        Command::Inventory { bundle, format } => inventory(&bundle, format, settings),
         Command::Timeline {
             bundle,
             from,
@@ -78,9 +71,9 @@ pub fn run(command: Command, reading: Reading) -> Result<u8> {
                 }
                 None => (from, to),
             };
-            timeline(&bundle, from, to, format, reading)
+            timeline(&bundle, from, to, format, settings)
         }
-        Command::Analyze(args) => analyze(args, reading),
+        Command::Analyze(args) => analyze(args, settings),
         Command::Rules { action } => rules(action),
     }
 }
@@ -91,13 +84,13 @@ fn open(paths: &BundleArgs) -> Result<Bundle> {
 
 /// The command's one progress bar: from 0 to the size of every input in the bundle (the
 /// passes of a command together read each input once).
-fn bar(b: &Bundle, reading: Reading) -> Bar {
-    Bar::start(reading.progress, b.inputs.iter().map(|i| i.size).sum())
+fn bar(b: &Bundle, settings: &Settings) -> Bar {
+    Bar::start(settings.progress, b.inputs.iter().map(|i| i.size).sum())
 }
 
-fn read_options(reading: Reading, bar: &Bar) -> ReadOptions<'_> {
+fn read_options<'a>(settings: &Settings, bar: &'a Bar) -> ReadOptions<'a> {
     ReadOptions {
-        threads: reading.threads,
+        threads: settings.threads,
         progress: bar.count(),
     }
 }
@@ -111,14 +104,14 @@ pub fn partial_code(files: &[FileReport]) -> u8 {
     }
 }
 
-fn inventory(paths: &BundleArgs, format: InventoryFormat, reading: Reading) -> Result<u8> {
+fn inventory(paths: &BundleArgs, format: InventoryFormat, settings: &Settings) -> Result<u8> {
     let b = open(paths)?;
-    let bar = bar(&b, reading);
+    let bar = bar(&b, settings);
     // Inventory counts everything and keeps no event.
     let filter = EventFilter {
         ranges: Some(Vec::new()),
     };
-    let tl = timeline::read(&b, &filter, Pass::All, read_options(reading, &bar));
+    let tl = timeline::read(&b, &filter, Pass::All, read_options(settings, &bar));
     bar.finish();
     let mut out = Output::stdout(None);
     match format {
@@ -134,7 +127,7 @@ fn timeline(
     from: Option<Time>,
     to: Option<Time>,
     format: TimelineFormat,
-    reading: Reading,
+    settings: &Settings,
 ) -> Result<u8> {
     let filter = match (from, to) {
         (None, None) => EventFilter::all(),
@@ -150,7 +143,7 @@ fn timeline(
         }
     };
     let b = open(paths)?;
-    let bar = bar(&b, reading);
+    let bar = bar(&b, settings);
     // The bar is cleared before the first byte of the timeline reaches stdout.
     let mut out = std::io::BufWriter::with_capacity(256 << 10, Output::stdout(Some(&bar)));
     let format = format.into();
@@ -161,7 +154,7 @@ fn timeline(
         &b,
         &filter,
         Pass::All,
-        read_options(reading, &bar),
+        read_options(settings, &bar),
         &render,
         timeline::SORT_BUDGET,
         &mut out,
@@ -170,12 +163,14 @@ fn timeline(
     out.flush()?;
     drop(out);
     bar.finish();
-    report::problems_to_stderr(&tl.files);
+    if !settings.quiet {
+        report::problems_to_stderr(&tl.files);
+    }
     Ok(partial_code(&tl.files))
 }
 
 /// `analyze`: the whole job on one bundle (see `pipeline::analyze`), then one report.
-pub fn analyze(args: AnalyzeArgs, reading: Reading) -> Result<u8> {
+pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
     use padtriage::diagnose::{rules::RuleSet, runs, verdict::Verdict};
     use padtriage::report::analysis::{self, Style};
     let (before, after) = args.window;
@@ -193,7 +188,7 @@ pub fn analyze(args: AnalyzeArgs, reading: Reading) -> Result<u8> {
     };
     let rules = RuleSet::load(args.rules.as_deref()).context("could not load the rules")?;
     let b = open(&args.bundle)?;
-    let bar = bar(&b, reading);
+    let bar = bar(&b, settings);
     let done = pipeline::analyze(
         &b,
         &rules,
@@ -201,7 +196,7 @@ pub fn analyze(args: AnalyzeArgs, reading: Reading) -> Result<u8> {
             before,
             after,
             hint,
-            read: read_options(reading, &bar),
+            read: read_options(settings, &bar),
         },
     );
     bar.finish();

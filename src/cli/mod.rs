@@ -58,6 +58,9 @@ pub struct Cli {
     /// Draw no progress bar (one is drawn on stderr only when stderr is a terminal).
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_progress: bool,
+    /// No progress bar and no notices on stderr; errors are still printed.
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -184,6 +187,25 @@ pub enum ColorWhen {
     Never,
 }
 
+/// What every command gets from the global options.
+pub struct Settings {
+    pub threads: usize,
+    /// Draw a progress bar (stderr is a terminal, and neither --no-progress nor --quiet).
+    pub progress: bool,
+    /// Print no notices on stderr, only errors.
+    pub quiet: bool,
+}
+
+impl Settings {
+    /// A notice for the person at the terminal (not an error): on stderr, unless --quiet. A
+    /// closed stderr is ignored: a notice is not worth a failure.
+    pub fn notice(&self, text: std::fmt::Arguments) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr(), "padtriage: {text}");
+        }
+    }
+}
+
 /// Run the CLI and return the process exit code. Errors are printed for people, without
 /// backtraces; a closed stdout (`| head`) ends the run quietly.
 pub fn main() -> ExitCode {
@@ -200,21 +222,24 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let progress = !cli.no_progress && std::io::stderr().is_terminal();
-    let threads = cli.threads.unwrap_or_else(default_threads);
+    let mut settings = Settings {
+        threads: cli.threads.unwrap_or_else(default_threads),
+        progress: !cli.no_progress && !cli.quiet && std::io::stderr().is_terminal(),
+        quiet: cli.quiet,
+    };
     let result = if cli.command.reads_bundle() {
-        match worker_pool(threads) {
+        match worker_pool(&settings) {
             // Everything runs inside the pool: the global one is never started, so a system
             // that refuses threads cannot make a later rayon call panic.
             Ok(pool) => {
                 // The pool may be smaller than asked (see `worker_pool`); readers size to it.
-                let threads = pool.current_num_threads();
-                pool.install(|| commands::run(cli.command, commands::Reading { threads, progress }))
+                settings.threads = pool.current_num_threads();
+                pool.install(|| commands::run(cli.command, &settings))
             }
             Err(e) => Err(e),
         }
     } else {
-        commands::run(cli.command, commands::Reading { threads, progress })
+        commands::run(cli.command, &settings)
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -238,15 +263,15 @@ fn default_threads() -> usize {
 
 /// The pool the reading commands run in. When the system refuses that many threads (a
 /// container's or user's limit), one worker still does the job, more slowly.
-fn worker_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
-    match pool_of(threads) {
+fn worker_pool(settings: &Settings) -> anyhow::Result<rayon::ThreadPool> {
+    match pool_of(settings.threads) {
         Ok(pool) => Ok(pool),
-        Err(e) if threads > 1 => match pool_of(1) {
+        Err(e) if settings.threads > 1 => match pool_of(1) {
             Ok(pool) => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "padtriage: could not start {threads} worker threads ({e}); reading with one"
-                );
+                settings.notice(format_args!(
+                    "could not start {} worker threads ({e}); reading with one",
+                    settings.threads
+                ));
                 Ok(pool)
             }
             Err(_) => Err(no_threads(e)),
