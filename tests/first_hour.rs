@@ -1,5 +1,6 @@
 //! Issue #13, "the first hour with padtriage": what surprised a new user, each driven through
-//! the built binary in fresh temp dirs.
+//! the built binary in fresh temp dirs. Exit code 4 is in `cli_contract.rs`; the progress count
+//! is in `progress.rs`.
 
 use padtriage_testkit::broken;
 use serde_json::Value;
@@ -282,6 +283,7 @@ fn help_describes_every_argument_and_shows_exit_codes_and_formats() {
             "  1  analyze --fail-on",
             "  2  bad usage",
             "  3  done, but some input was skipped or only partly read",
+            "  4  nothing to analyse",
             "Times are UTC: 2025-06-02T13:17:05Z",
             "Several BUNDLE paths",
         ] {

@@ -10,7 +10,7 @@ use super::{
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use padtriage::bundle::{Bundle, Limits};
-use padtriage::model::{EventFilter, FileReport};
+use padtriage::model::{EventFilter, FileKind, FileReport};
 use padtriage::timeline::{self, Pass, ReadOptions};
 use padtriage::{pipeline, report};
 use std::io::{IsTerminal, Write};
@@ -104,6 +104,39 @@ pub fn partial_code(files: &[FileReport]) -> u8 {
     }
 }
 
+/// Whether the bundle holds any file padtriage reads as evidence.
+fn has_evidence(b: &Bundle) -> bool {
+    b.inputs.iter().any(|i| i.kind.is_format())
+}
+
+/// Why there is nothing to analyse in a bundle without evidence: what it holds, what would do.
+fn no_evidence(b: &Bundle, settings: &Settings) {
+    let lost = b
+        .skipped
+        .iter()
+        .filter(|f| f.kind != FileKind::Other)
+        .count();
+    let names: Vec<&str> = b.skipped.iter().map(|f| f.path.as_str()).collect();
+    let what = match names.as_slice() {
+        [] => format!("the bundle ({}) holds no file", b.root),
+        _ if lost > 0 => format!(
+            "no evidence file in the bundle could be read ({lost} skipped, listed with the reason)"
+        ),
+        [one] => format!("{one}, the bundle's only file, is not evidence padtriage reads"),
+        many => format!(
+            "none of the bundle's {} files ({}{}) is evidence padtriage reads",
+            many.len(),
+            many[..many.len().min(3)].join(", "),
+            if many.len() > 3 { ", ..." } else { "" }
+        ),
+    };
+    settings.notice(format_args!(
+        "nothing to analyse: {what}; padtriage reads .evtx event logs, Event Viewer XML exports, \
+         dsregcmd /status output, Power Automate desktop logs and run records \
+         (`padtriage inventory` says what each file is)"
+    ));
+}
+
 fn inventory(paths: &BundleArgs, format: InventoryFormat, settings: &Settings) -> Result<u8> {
     let b = open(paths)?;
     let bar = bar(&b, settings);
@@ -166,7 +199,32 @@ fn timeline(
     if !settings.quiet {
         report::problems_to_stderr(&tl.files);
     }
-    Ok(partial_code(&tl.files))
+    let code = partial_code(&tl.files);
+    if !has_evidence(&b) {
+        no_evidence(&b, settings);
+        return Ok(nothing_unless(code));
+    }
+    if tl.files.iter().all(|f| f.kept == 0) {
+        settings.notice(format_args!(
+            "the timeline is empty: the evidence read holds no event padtriage uses{}",
+            if filter.ranges.is_some() {
+                " in the time range given"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(code)
+}
+
+/// Exit code 4 unless input was lost (3 wins: nothing found in input not read completely is
+/// not a finding).
+fn nothing_unless(code: u8) -> u8 {
+    if code == exit::PARTIAL {
+        code
+    } else {
+        exit::NOTHING
+    }
 }
 
 /// `analyze`: the whole job on one bundle (see `pipeline::analyze`), then one report.
@@ -213,11 +271,42 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
         Some(FailOn::Likely) => doc.has_verdict_at_least(Verdict::Likely),
         None => false,
     };
-    Ok(if failed {
-        exit::FAIL_ON
-    } else {
-        partial_code(&done.files)
-    })
+    if failed {
+        return Ok(exit::FAIL_ON);
+    }
+    let code = partial_code(&done.files);
+    if !has_evidence(&b) {
+        no_evidence(&b, settings);
+        return Ok(nothing_unless(code));
+    }
+    if doc.runs.is_empty() {
+        settings.notice(format_args!(
+            "nothing to analyse: no failed desktop-flow run in the evidence read ({}); \
+             if you know when the run failed, pass --at TIME",
+            what_was_read(&done.files)
+        ));
+        return Ok(nothing_unless(code));
+    }
+    Ok(code)
+}
+
+/// The evidence files read, for a message: `Security.evtx (evtx, 178 records), ...`.
+fn what_was_read(files: &[FileReport]) -> String {
+    const SHOWN: usize = 4;
+    let read: Vec<&FileReport> = files
+        .iter()
+        .filter(|f| f.skipped.is_none() && f.kind.is_format())
+        .collect();
+    let mut text = read
+        .iter()
+        .take(SHOWN)
+        .map(|f| format!("{} ({}, {} records)", f.path, f.kind.as_str(), f.records))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if read.len() > SHOWN {
+        text.push_str(&format!(", and {} more files", read.len() - SHOWN));
+    }
+    text
 }
 
 fn rules(action: RulesAction) -> Result<u8> {

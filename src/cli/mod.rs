@@ -23,6 +23,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Completed, but some input was skipped or only partly read (see the report's problems).
     pub const PARTIAL: u8 = 3;
+    /// Nothing to analyse: no evidence file in the bundle, or (`analyze`) no failed run in it.
+    pub const NOTHING: u8 = 4;
 }
 
 /// Shown after every command's help: what scripts and people need to know about all of them.
@@ -36,7 +38,8 @@ Exit codes:
   1  analyze --fail-on: some run has a cause at that verdict or stronger
   2  bad usage, unreadable rules, or a bundle that could not be read at all
   3  done, but some input was skipped or only partly read (listed in the output)
-  1 wins over 3.";
+  4  nothing to analyse: no evidence file in the bundle, or (analyze) no failed run in the evidence
+  1 wins over 3; 3 wins over 4 (nothing found in input that was not read completely is not a finding).";
 
 const GLOBAL: &str = "Global options";
 
