@@ -342,6 +342,86 @@ fn a_temporary_folder_that_cannot_be_written_is_named_with_tmpdir() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_on_output_says_it_was_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path());
+    let s = b.to_str().unwrap();
+    for args in [
+        vec!["analyze", s],
+        vec!["timeline", s],
+        vec!["inventory", s, "--format", "json"],
+    ] {
+        let full = fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = cmd(&args).stdout(full).output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with(
+                "padtriage: error: could not write the output (standard output): No space left on device"
+            ),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("free some space where the output goes"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+}
+
+/// Runs padtriage as nobody when this test runs as root (whom `chmod 000` does not stop), or as
+/// the current user otherwise; `None` when neither can be arranged.
+#[cfg(target_os = "linux")]
+fn unprivileged(locked: &Path) -> Option<Command> {
+    let bin = env!("CARGO_BIN_EXE_padtriage");
+    if fs::read_dir(locked).is_err() {
+        return Some(Command::new(bin));
+    }
+    let as_nobody = || {
+        let mut c = Command::new("/usr/bin/setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(bin);
+        c
+    };
+    let works = Path::new("/usr/bin/setpriv").exists()
+        && as_nobody()
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    works.then(as_nobody)
+}
+
+/// An unreadable bundle folder: the reason once, not once in the message and again after it.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unreadable_folder_prints_its_error_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    mode(dir.path(), 0o755);
+    let b = bundle(dir.path());
+    mode(&b, 0o000);
+    let Some(mut c) = unprivileged(&b) else {
+        mode(&b, 0o755);
+        eprintln!("skipped: running as root and cannot run padtriage as another user");
+        return;
+    };
+    let o = c.args(["inventory", b.to_str().unwrap()]).output().unwrap();
+    mode(&b, 0o755);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("Permission denied").count(), 1, "{err}");
+    assert!(
+        err.contains("cannot be read") && err.ends_with("copy the bundle to a folder you own\n"),
+        "{err}"
+    );
+}
+
 #[test]
 fn inventory_says_not_evidence_as_its_totals_do_and_keeps_columns_in_line() {
     let dir = tempfile::tempdir().unwrap();

@@ -19,7 +19,7 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// `--fail-on` threshold reached (a cause confirmed, or likely).
     pub const FAIL_ON: u8 = 1;
-    /// Bad usage, or the bundle could not be read at all.
+    /// Bad usage, or the bundle could not be read at all, or the output not written.
     pub const USAGE: u8 = 2;
     /// Completed, but some input was skipped or only partly read (see the report's problems).
     pub const PARTIAL: u8 = 3;
@@ -36,7 +36,7 @@ Durations need a unit: 90s, 15m, 2h, 1d, or combined: 1h30m.
 Exit codes:
   0  done; every input was read completely
   1  analyze --fail-on: some run has a cause at that verdict or stronger
-  2  bad usage, unreadable rules, or a bundle that could not be read at all
+  2  bad usage, unreadable rules, a bundle that could not be read at all, or output that could not be written
   3  done, but some input was skipped or only partly read (listed in the output)
   4  nothing to analyse: no evidence file in the bundle, or (analyze) no failed run in the evidence
   1 wins over 3; 3 wins over 4 (nothing found in input that was not read completely is not a finding).";
@@ -251,7 +251,7 @@ pub fn main() -> ExitCode {
                 return ExitCode::from(exit::OK);
             }
             // Never a panic, even with stderr closed.
-            let _ = writeln!(std::io::stderr(), "padtriage: error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "padtriage: error: {}", describe(&e));
             ExitCode::from(exit::USAGE)
         }
     }
@@ -330,6 +330,20 @@ fn quiet_panics() {
             "padtriage: internal error (a bug, please report it): panicked{at}: {what}"
         );
     }));
+}
+
+/// The error and its causes, each once: an error that already quotes its cause (the bundle
+/// stage's "cannot be read (Permission denied)") is not followed by the cause again.
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
