@@ -527,3 +527,78 @@ fn quiet_keeps_stderr_for_errors() {
         stderr(&e)
     );
 }
+
+#[test]
+fn completions_and_the_manual_page_come_from_the_same_definitions() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = run(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        for word in ["padtriage", "analyze", "timeline", "fail-on", "threads"] {
+            assert!(script.contains(word), "{shell}: {word} missing");
+        }
+    }
+    refused(&["completions", "tcsh"], &["tcsh"]);
+
+    let man = run(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let page = stdout(&man);
+    assert!(page.contains(".TH padtriage 1"), "{page}");
+    for word in ["analyze", "timeline", "\\-\\-threads", "Exit codes"] {
+        assert!(page.contains(word), "{word} missing from the manual page");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man1");
+    let o = run(&["man", "--dir", pages.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for name in [
+        "padtriage.1",
+        "padtriage-analyze.1",
+        "padtriage-timeline.1",
+        "padtriage-rules-check.1",
+    ] {
+        assert!(pages.join(name).is_file(), "{name} not written");
+    }
+    // A folder that cannot be made: one line naming it.
+    let blocked = dir.path().join("file");
+    fs::write(&blocked, "").unwrap();
+    let o = run(&["man", "--dir", blocked.join("man1").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("could not write the manual pages into"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn rules_list_as_json() {
+    let o = run(&["rules", "list", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rules = doc["rules"].as_array().unwrap();
+    let files = fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "toml")
+        })
+        .count();
+    assert_eq!(rules.len(), files);
+    let text = stdout(&run(&["rules", "list"]));
+    for (r, line) in rules.iter().zip(text.lines()) {
+        let obj = r.as_object().unwrap();
+        let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 6, "{keys:?}");
+        let id = r["id"].as_str().unwrap();
+        assert!(line.starts_with(id), "same order as the text: {line}");
+        assert!(r["title"].is_string() && r["kb"].is_string());
+        assert!(r["priority"].is_i64());
+        assert_eq!(r["origin"], format!("embedded:{id}.toml"));
+        let n = r["evidence_count"].as_u64().unwrap();
+        assert!(line.contains(&format!("({n} evidence items)")), "{line}");
+    }
+}

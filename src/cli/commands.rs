@@ -5,7 +5,7 @@ use super::output::Output;
 use super::progress::Bar;
 use super::{
     exit, AnalyzeFormat, BundleArgs, ColorWhen, Command, FailOn, InventoryFormat, RulesAction,
-    Settings, TimelineFormat,
+    RulesFormat, Settings, TimelineFormat,
 };
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, Utc};
@@ -75,7 +75,36 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
         }
         Command::Analyze(args) => analyze(args, settings),
         Command::Rules { action } => rules(action),
+        Command::Completions { shell } => {
+            let mut out = Output::stdout(None);
+            clap_complete::generate(shell, &mut cli_command(), "padtriage", &mut out);
+            out.flush()?;
+            Ok(exit::OK)
+        }
+        Command::Man { dir } => man(dir),
     }
+}
+
+fn cli_command() -> clap::Command {
+    <super::Cli as clap::CommandFactory>::command()
+}
+
+fn man(dir: Option<PathBuf>) -> Result<u8> {
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| clap_mangen::generate_to(cli_command(), &dir))
+                .with_context(|| {
+                    format!("could not write the manual pages into {}", dir.display())
+                })?;
+        }
+        None => {
+            let mut out = Output::stdout(None);
+            clap_mangen::Man::new(cli_command()).render(&mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(exit::OK)
 }
 
 fn open(paths: &BundleArgs) -> Result<Bundle> {
@@ -312,10 +341,13 @@ fn what_was_read(files: &[FileReport]) -> String {
 fn rules(action: RulesAction) -> Result<u8> {
     let mut out = Output::stdout(None);
     match action {
-        RulesAction::List { rules } => {
+        RulesAction::List { rules, format } => {
             let set = padtriage::diagnose::rules::RuleSet::load(rules.as_deref())
                 .context("could not load the rules")?;
-            report::rules_list(&set, &mut out)?;
+            match format {
+                RulesFormat::Text => report::rules_list(&set, &mut out)?,
+                RulesFormat::Json => report::rules_list_json(&set, &mut out)?,
+            }
             out.flush()?;
             Ok(exit::OK)
         }

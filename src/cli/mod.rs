@@ -117,6 +117,18 @@ pub enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Print a shell completion script (install: see the README).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a folder.
+    Man {
+        /// Write padtriage.1 and padtriage-<command>.1 into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -136,6 +148,9 @@ pub enum RulesAction {
         /// Add or override rules from this folder of *.toml files.
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
+        /// Output format (json: id, title, kb, priority, origin, evidence_count per rule).
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
     },
     /// Validate a folder of rule files; errors name the file and line.
     Check {
@@ -147,6 +162,12 @@ pub enum RulesAction {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InventoryFormat {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RulesFormat {
     Text,
     Json,
 }
