@@ -1,6 +1,8 @@
 //! Issue #13, "the first hour with padtriage": what surprised a new user, each driven through
-//! the built binary in fresh temp dirs. Exit code 4 is in `cli_contract.rs`; the progress count
-//! is in `progress.rs`.
+//! the built binary in fresh temp dirs. Thread counts, flags that were silently ignored, help,
+//! messages that named no folder or said things twice, conveniences (--quiet, completions, the
+//! manual page, rules as JSON), and the set-up facts the README promises. Exit code 4 is in
+//! `cli_contract.rs`; the progress count is in `progress.rs`.
 
 use padtriage_testkit::broken;
 use serde_json::Value;
@@ -600,5 +602,64 @@ fn rules_list_as_json() {
         assert_eq!(r["origin"], format!("embedded:{id}.toml"));
         let n = r["evidence_count"].as_u64().unwrap();
         assert!(line.contains(&format!("({n} evidence items)")), "{line}");
+    }
+}
+
+// ---- Set-up facts -----------------------------------------------------------------------------
+
+fn repo_file(path: &str) -> String {
+    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn the_readme_states_what_a_fresh_machine_needs() {
+    for manifest in ["Cargo.toml", "testkit/Cargo.toml"] {
+        assert!(
+            repo_file(manifest).contains("\nrust-version = \"1.89\"\n"),
+            "{manifest} states no minimum Rust"
+        );
+    }
+    let mit = repo_file("LICENSE-MIT");
+    assert!(mit.starts_with("MIT License") && mit.contains("Copyright (c) padtriage contributors"));
+    let apache = repo_file("LICENSE-APACHE");
+    assert!(apache.contains("Apache License") && apache.contains("Version 2.0, January 2004"));
+    assert!(apache.contains("Copyright padtriage contributors"));
+    assert!(repo_file("Cargo.toml").contains("license = \"MIT OR Apache-2.0\""));
+
+    let readme = repo_file("README.md");
+    let quick =
+        &readme[readme.find("## Quick start").unwrap()..readme.find("## Commands").unwrap()];
+    for want in [
+        "1.89",
+        "https://sh.rustup.rs",
+        "1 GB",
+        "cargo install --path .",
+    ] {
+        assert!(quick.contains(want), "Quick start / set-up lacks {want:?}");
+    }
+    // Still two commands, prerequisites above them.
+    let block = quick
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let commands: Vec<&str> = block
+        .lines()
+        .map(|l| l.split('#').next().unwrap().trim())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "cargo run --release -- analyze samples/01-credentials-mismatch",
+            "cargo test"
+        ]
+    );
+    assert!(quick.find("Prerequisites").unwrap() < quick.find("```sh").unwrap());
+    // The exit-code table lists every code the binary uses.
+    for row in ["| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 4 |"] {
+        assert!(readme.contains(row), "{row}");
     }
 }
