@@ -8,7 +8,7 @@ use super::{
     RulesFormat, Settings, TimelineFormat,
 };
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use padtriage::bundle::{Bundle, Limits};
 use padtriage::model::{EventFilter, FileKind, FileReport};
 use padtriage::timeline::{self, Pass, ReadOptions};
@@ -46,9 +46,6 @@ pub struct AnalyzeArgs {
     pub color: ColorWhen,
 }
 
-/// `timeline --around` without `--window`.
-const AROUND_WINDOW: Window = (Duration::minutes(15), Duration::minutes(2));
-
 pub fn run(command: Command, settings: &Settings) -> Result<u8> {
     match command {
         Command::Inventory { bundle, format } => inventory(&bundle, format, settings),
@@ -63,7 +60,7 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
             // clap refuses --from/--to with --around, and --window without it.
             let (from, to) = match around {
                 Some(centre) => {
-                    let (before, after) = window.unwrap_or(AROUND_WINDOW);
+                    let (before, after) = window;
                     (
                         centre.checked_sub_signed(before),
                         centre.checked_add_signed(after),

@@ -101,10 +101,15 @@ pub enum Command {
         /// Only events in a window around this time (UTC); see --window.
         #[arg(long, value_name = "TIME", value_parser = args::parse_time)]
         around: Option<Time>,
-        /// The window around --around: `10m` (both sides) or `15m,2m` (before,after)
-        /// [default: 15m,2m].
-        #[arg(long, value_name = "DURATION", value_parser = args::parse_window, requires = "around")]
-        window: Option<Window>,
+        /// The window around --around: `10m` (both sides) or `15m,2m` (before,after).
+        #[arg(
+            long,
+            value_name = "DURATION",
+            value_parser = args::parse_window,
+            default_value = "15m,2m",
+            requires = "around"
+        )]
+        window: Window,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TimelineFormat::Text)]
         format: TimelineFormat,
