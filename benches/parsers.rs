@@ -32,6 +32,7 @@ fn ctx(filter: &EventFilter, size: usize) -> ReadCtx<'_> {
         mtime: Some(t0()),
         filter,
         threads: 1,
+        progress: None,
     }
 }
 
@@ -223,7 +224,7 @@ fn timeline_jsonl(root: &Path) -> usize {
     let b = pipeline::open(&[root.to_path_buf()], &Limits::default()).expect("bundle");
     let opts = ReadOptions {
         threads: 0,
-        progress: false,
+        progress: None,
     };
     let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
         padtriage::report::timeline::line(TimelineFormat::Jsonl, ev, buf)

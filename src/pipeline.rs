@@ -18,7 +18,7 @@ pub fn open(paths: &[PathBuf], limits: &Limits) -> Result<Bundle, BundleError> {
 
 /// How `analyze` looks at a bundle.
 #[derive(Debug, Clone)]
-pub struct AnalyzeOptions {
+pub struct AnalyzeOptions<'a> {
     /// Evidence window before and after each run's failure time.
     pub before: Duration,
     pub after: Duration,
@@ -26,10 +26,11 @@ pub struct AnalyzeOptions {
     pub hint: runs::RunHint,
     /// The zone of times written without one (`--tz`); else inferred from the evidence.
     pub tz: Option<crate::time::Zone>,
-    pub read: ReadOptions,
+    /// Threads, and the progress count both passes add to (one display for the command).
+    pub read: ReadOptions<'a>,
 }
 
-impl Default for AnalyzeOptions {
+impl Default for AnalyzeOptions<'_> {
     fn default() -> Self {
         AnalyzeOptions {
             before: Duration::minutes(15),

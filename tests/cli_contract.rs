@@ -1,7 +1,8 @@
 //! The command line's promises to scripts and people: the exit codes (0 clean, 1 `--fail-on`
-//! hit, 2 usage or unreadable bundle, 3 completed with input skipped or partly read), a closed
-//! pipe ending the run quietly, no backtrace in any message even with RUST_BACKTRACE=1, a
-//! bundle left exactly as it was, and verdicts that never rest on a record that failed to parse.
+//! hit, 2 usage or unreadable bundle, 3 completed with input skipped or partly read, 4 nothing
+//! to analyse; 1 wins over 3, 3 over 4), a closed pipe ending the run quietly, no backtrace in
+//! any message even with RUST_BACKTRACE=1, a bundle left exactly as it was, and verdicts that
+//! never rest on a record that failed to parse.
 
 use padtriage_testkit::broken;
 use padtriage_testkit::events::{self, Logon, Principal};
@@ -124,6 +125,85 @@ fn exit_two_for_bad_usage_or_an_unreadable_bundle() {
     assert_eq!(code(&["analyze", b, "--window", "5x"]), Some(2));
     assert_eq!(code(&["analyze", b, "--color", "sometimes"]), Some(2));
     assert_eq!(code(&["--help"]), Some(0));
+}
+
+#[test]
+fn exit_four_when_there_is_nothing_to_analyse() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = |args: &[&str]| String::from_utf8_lossy(&run(args).stderr).into_owned();
+
+    // An empty folder: nothing to analyse, and the message says the bundle holds no file.
+    let empty = dir.path().join("empty");
+    fs::create_dir_all(&empty).unwrap();
+    assert_eq!(codes(&empty), [Some(0), Some(4), Some(4)]);
+    let e = empty.to_str().unwrap();
+    for cmd in ["analyze", "timeline"] {
+        let err = stderr(&[cmd, e]);
+        assert!(
+            err.starts_with("padtriage: nothing to analyse: the bundle (")
+                && err.contains("holds no file"),
+            "{cmd}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{cmd}: {err}");
+    }
+
+    // A random binary, and a folder of notes: listed, not evidence, nothing to analyse.
+    let junk = dir.path().join("junk");
+    fs::create_dir_all(&junk).unwrap();
+    fs::write(junk.join("blob.bin"), broken::garbage(7, 5000)).unwrap();
+    assert_eq!(codes(&junk), [Some(0), Some(4), Some(4)]);
+    let err = stderr(&["analyze", junk.to_str().unwrap()]);
+    assert!(
+        err.contains("blob.bin, the bundle's only file, is not evidence padtriage reads"),
+        "{err}"
+    );
+    fs::write(junk.join("notes.txt"), "Collected on Monday.\n").unwrap();
+    let err = stderr(&["timeline", junk.to_str().unwrap()]);
+    assert!(
+        err.contains("none of the bundle's 2 files (blob.bin, notes.txt) is evidence"),
+        "{err}"
+    );
+
+    // A lone Security log: evidence, but no failed run in it. The timeline is shown (0); the
+    // analysis has nothing to analyse and names what it read.
+    let sec = dir.path().join("security");
+    fs::create_dir_all(&sec).unwrap();
+    fs::write(sec.join("Security.evtx"), broken::sample_evtx(0)).unwrap();
+    assert_eq!(codes(&sec), [Some(0), Some(0), Some(4)]);
+    let err = stderr(&["analyze", sec.to_str().unwrap()]);
+    assert!(
+        err.starts_with(
+            "padtriage: nothing to analyse: no failed desktop-flow run in the evidence read \
+             (Security.evtx (evtx, "
+        ),
+        "{err}"
+    );
+    assert!(err.contains("pass --at TIME"), "{err}");
+    // With the run's time given, there is a run to analyse.
+    let s = sec.to_str().unwrap();
+    assert_eq!(
+        code(&["analyze", s, "--at", "2025-06-02T13:00:30Z"]),
+        Some(0)
+    );
+    // --quiet: the code alone says it.
+    let q = run(&["analyze", s, "--quiet"]);
+    assert_eq!(q.status.code(), Some(4));
+    assert!(
+        q.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&q.stderr)
+    );
+
+    // 3 wins over 4: nothing found in input that was not read completely is not a finding.
+    let cut = dir.path().join("cut");
+    fs::create_dir_all(&cut).unwrap();
+    fs::write(cut.join("Security.evtx"), b"").unwrap();
+    assert_eq!(codes(&cut), [Some(3), Some(3), Some(3)]);
+    let err = stderr(&["analyze", cut.to_str().unwrap()]);
+    assert!(
+        err.contains("nothing to analyse: no evidence file in the bundle could be read (1 skipped"),
+        "{err}"
+    );
 }
 
 /// A Security log whose 4625 names the missing logon right, beside the PAD log.

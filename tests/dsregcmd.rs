@@ -31,6 +31,7 @@ fn parse_with(bytes: &[u8], mtime: Option<Time>) -> Parsed {
         mtime,
         filter: &ALL,
         threads: 1,
+        progress: None,
     };
     read_dsregcmd(bytes, &ctx)
 }
@@ -663,6 +664,7 @@ fn read_error_keeps_what_was_read() {
         mtime: None,
         filter: &ALL,
         threads: 1,
+        progress: None,
     };
     let p = read_dsregcmd(Failing(text.into_bytes(), 0), &ctx);
     assert_eq!(kinds(&p), vec!["io"]);

@@ -30,6 +30,7 @@ fn parse(text: &str) -> Parsed {
         mtime: Some(mtime()),
         filter: &ALL,
         threads: 1,
+        progress: None,
     };
     read_dsregcmd(text.as_bytes(), &ctx)
 }

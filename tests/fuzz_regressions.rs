@@ -13,6 +13,7 @@ fn ctx(filter: &EventFilter) -> ReadCtx<'_> {
         mtime: None,
         filter,
         threads: 1,
+        progress: None,
     }
 }
 

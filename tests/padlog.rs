@@ -25,6 +25,7 @@ fn read_with(bytes: &[u8], filter: &EventFilter) -> Parsed {
         mtime: None,
         filter,
         threads: 1,
+        progress: None,
     };
     // A small buffer makes lines straddle buffer refills.
     read_padlog(BufReader::with_capacity(64, Cursor::new(bytes)), &ctx)

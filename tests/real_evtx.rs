@@ -40,6 +40,7 @@ fn read_with(name: &str, r: impl Read, threads: usize, filter: &EventFilter) -> 
         mtime: None,
         filter,
         threads,
+        progress: None,
     };
     read_evtx(r, &ctx)
 }

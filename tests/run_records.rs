@@ -34,6 +34,7 @@ fn ctx<'a>(filter: &'a EventFilter, mtime: Option<Time>) -> ReadCtx<'a> {
         mtime,
         filter,
         threads: 1,
+        progress: None,
     }
 }
 

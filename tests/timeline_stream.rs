@@ -56,7 +56,7 @@ fn streamed(dir: &Path, format: TimelineFormat, threads: usize, budget: usize) -
     let b = open_bundle(&[dir.to_path_buf()], &Limits::default()).unwrap();
     let opts = ReadOptions {
         threads,
-        progress: false,
+        progress: None,
     };
     let line = |ev: &Event, buf: &mut Vec<u8>| render::line(format, ev, buf);
     let mut out = Vec::new();
@@ -82,7 +82,7 @@ fn in_memory(dir: &Path, format: TimelineFormat) -> (Vec<u8>, usize) {
     let b = open_bundle(&[dir.to_path_buf()], &Limits::default()).unwrap();
     let opts = ReadOptions {
         threads: 1,
-        progress: false,
+        progress: None,
     };
     let tl = timeline::read(&b, &EventFilter::all(), Pass::All, opts);
     let mut out = Vec::new();
@@ -121,7 +121,7 @@ fn streamed_reports_count_what_was_written() {
     let b = open_bundle(&[dir.path().to_path_buf()], &Limits::default()).unwrap();
     let opts = ReadOptions {
         threads: 2,
-        progress: false,
+        progress: None,
     };
     let line = |ev: &Event, buf: &mut Vec<u8>| render::line(TimelineFormat::Jsonl, ev, buf);
     let mut out = Vec::new();

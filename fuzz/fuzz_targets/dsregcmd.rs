@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
         mtime: chrono::DateTime::from_timestamp(1_750_000_000, 0),
         filter: &filter,
         threads: 1,
+        progress: None,
     };
     let decoded = text::decode(data);
     let _ = dsregcmd::looks_like_dsregcmd(&decoded.text);

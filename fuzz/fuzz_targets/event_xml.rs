@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
         mtime: None,
         filter: &filter,
         threads: 1,
+        progress: None,
     };
     let parsed = event_xml::read_event_xml(data, &ctx);
     assert_eq!(parsed.report.kept, parsed.events.len() as u64);

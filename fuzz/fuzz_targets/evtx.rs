@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
         mtime: None,
         filter: &filter,
         threads,
+        progress: None,
     };
     let one = evtx::read_evtx(data, &ctx(1));
     assert_eq!(one.report.kept, one.events.len() as u64);

@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
         mtime: None,
         filter: &filter,
         threads: 1,
+        progress: None,
     };
     let parsed = evtx::read_evtx(file.as_slice(), &ctx);
     assert_eq!(parsed.report.kept, parsed.events.len() as u64);

@@ -14,6 +14,7 @@ fn ctx<'a>(data: &[u8], filter: &'a EventFilter) -> ReadCtx<'a> {
         mtime: None,
         filter,
         threads: 1,
+        progress: None,
     }
 }
 

@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         mtime: chrono::DateTime::from_timestamp(1_750_000_000, 0),
         filter: &filter,
         threads: 1,
+        progress: None,
     };
     let portal = run_records::read_portal_error(data, &ctx);
     assert_eq!(portal.report.kept, portal.events.len() as u64);

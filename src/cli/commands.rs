@@ -1,10 +1,16 @@
 //! The subcommands: open the bundle, run the stages, hand the result to a renderer.
 
-use super::args::{parse_time, parse_window};
-use super::{exit, AnalyzeFormat, Command, FailOn, InventoryFormat, RulesAction};
+use super::args::{parse_time, parse_window, Time, Window};
+use super::output::Output;
+use super::progress::Bar;
+use super::{
+    exit, AnalyzeFormat, BundleArgs, ColorWhen, Command, FailOn, InventoryFormat, RulesAction,
+    RulesFormat, Settings, TimelineFormat,
+};
 use anyhow::{bail, Context, Result};
-use padtriage::bundle::Limits;
-use padtriage::model::{EventFilter, FileReport};
+use chrono::{DateTime, Utc};
+use padtriage::bundle::{Bundle, Limits};
+use padtriage::model::{EventFilter, FileKind, FileReport};
 use padtriage::timeline::{self, Pass, ReadOptions};
 use padtriage::{pipeline, report};
 use std::io::{IsTerminal, Write};
@@ -12,28 +18,28 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
-    /// A folder, a .zip, or individual files.
-    #[arg(required = true, value_name = "BUNDLE")]
-    pub bundle: Vec<PathBuf>,
-    /// Time of a failed run when the bundle holds no run record (UTC).
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+    /// Time of a failed run, when the bundle holds no run record of it (UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<Time>,
     /// The connection's user name, when known (any form: UPN, DOMAIN\user, .\user).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// The run's error code, with --at (default WindowsIdentityIncorrect).
-    #[arg(long, value_name = "CODE")]
+    /// The error code of the run given with --at [default: WindowsIdentityIncorrect].
+    #[arg(long, value_name = "CODE", requires = "at")]
     pub error: Option<String>,
     /// The machine the run failed on, for a bundle holding several machines' evidence.
     #[arg(long, value_name = "NAME")]
     pub machine: Option<String>,
     /// Time zone of times written without one (PAD logs, exports): +02:00 or Europe/Berlin.
     /// Without it the zone is inferred from the evidence where it can be shown.
-    #[arg(long, value_name = "ZONE")]
-    pub tz: Option<String>,
-    /// Evidence window around each run: `15m,2m` (before,after) or one duration for both.
-    #[arg(long, value_name = "DURATION", default_value = "15m,2m")]
-    pub window: String,
+    #[arg(long, value_name = "ZONE", value_parser = padtriage::time::Zone::parse)]
+    pub tz: Option<padtriage::time::Zone>,
+    /// Evidence window around each run: `15m,2m` (before,after) or one duration for both sides.
+    #[arg(long, value_name = "DURATION", value_parser = parse_window, default_value = "15m,2m")]
+    pub window: Window,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
     pub format: AnalyzeFormat,
     /// Exit 1 when any run has a cause at this verdict or stronger (for scripted scans).
@@ -42,15 +48,14 @@ pub struct AnalyzeArgs {
     /// Add or override rules from this folder of *.toml files.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
-    /// Colour in text output: auto (terminal and no NO_COLOR), always, never.
-    #[arg(long, value_name = "WHEN", default_value = "auto")]
-    pub color: String,
+    /// Colour in text output.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
 }
 
-pub fn run(command: Command, threads: usize, progress: bool) -> Result<u8> {
-    let opts = ReadOptions { threads, progress };
+pub fn run(command: Command, settings: &Settings) -> Result<u8> {
     match command {
-        Command::Inventory { bundle, format } => inventory(&bundle, format, opts),
+        Command::Inventory { bundle, format } => inventory(&bundle, format, settings),
         Command::Timeline {
             bundle,
             from,
@@ -59,62 +64,68 @@ pub fn run(command: Command, threads: usize, progress: bool) -> Result<u8> {
             window,
             format,
         } => {
-            let mut lo = from
-                .as_deref()
-                .map(parse_time)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            let mut hi = to
-                .as_deref()
-                .map(parse_time)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            if let Some(a) = around.as_deref() {
-                let centre = parse_time(a).map_err(anyhow::Error::msg)?;
-                let (before, after) = parse_window(&window).map_err(anyhow::Error::msg)?;
-                lo = Some(lo.map_or(centre - before, |l| l.max(centre - before)));
-                hi = Some(hi.map_or(centre + after, |h| h.min(centre + after)));
-            }
-            let filter = match (lo, hi) {
-                (None, None) => EventFilter::all(),
-                (l, h) => {
-                    let l = l.unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-                    let h = h.unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
-                    if l > h {
-                        bail!("the time range is empty: --from is after --to");
-                    }
-                    EventFilter {
-                        ranges: Some(vec![(l, h)]),
-                    }
+            // clap refuses --from/--to with --around, and --window without it.
+            let (from, to) = match around {
+                Some(centre) => {
+                    let (before, after) = window;
+                    (
+                        centre.checked_sub_signed(before),
+                        centre.checked_add_signed(after),
+                    )
                 }
+                None => (from, to),
             };
-            let b = open(&bundle)?;
-            let mut out = std::io::BufWriter::with_capacity(256 << 10, std::io::stdout().lock());
-            let format = format.into();
-            report::timeline::header(format, &mut out)?;
-            let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
-                report::timeline::line(format, ev, buf)
-            };
-            let tl = timeline::write_sorted(
-                &b,
-                &filter,
-                Pass::All,
-                opts,
-                &render,
-                timeline::SORT_BUDGET,
-                &mut out,
-            )?;
-            out.flush()?;
-            report::problems_to_stderr(&tl.files);
-            Ok(partial_code(&tl.files))
+            timeline(&bundle, from, to, format, settings)
         }
-        Command::Analyze(args) => analyze(args, opts),
+        Command::Analyze(args) => analyze(args, settings),
         Command::Rules { action } => rules(action),
+        Command::Completions { shell } => {
+            let mut out = Output::stdout(None);
+            clap_complete::generate(shell, &mut cli_command(), "padtriage", &mut out);
+            out.flush()?;
+            Ok(exit::OK)
+        }
+        Command::Man { dir } => man(dir),
     }
 }
 
-fn open(paths: &[PathBuf]) -> Result<padtriage::bundle::Bundle> {
-    pipeline::open(paths, &Limits::default()).map_err(anyhow::Error::new)
+fn cli_command() -> clap::Command {
+    <super::Cli as clap::CommandFactory>::command()
+}
+
+fn man(dir: Option<PathBuf>) -> Result<u8> {
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| clap_mangen::generate_to(cli_command(), &dir))
+                .with_context(|| {
+                    format!("could not write the manual pages into {}", dir.display())
+                })?;
+        }
+        None => {
+            let mut out = Output::stdout(None);
+            clap_mangen::Man::new(cli_command()).render(&mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn open(paths: &BundleArgs) -> Result<Bundle> {
+    pipeline::open(&paths.bundle, &Limits::default()).map_err(anyhow::Error::new)
+}
+
+/// The command's one progress bar: from 0 to the size of every input in the bundle (the
+/// passes of a command together read each input once).
+fn bar(b: &Bundle, settings: &Settings) -> Bar {
+    Bar::start(settings.progress, b.inputs.iter().map(|i| i.size).sum())
+}
+
+fn read_options<'a>(settings: &Settings, bar: &'a Bar) -> ReadOptions<'a> {
+    ReadOptions {
+        threads: settings.threads,
+        progress: bar.count(),
+    }
 }
 
 /// 3 when any input was skipped or partly read, else 0.
@@ -126,14 +137,49 @@ pub fn partial_code(files: &[FileReport]) -> u8 {
     }
 }
 
-fn inventory(paths: &[PathBuf], format: InventoryFormat, opts: ReadOptions) -> Result<u8> {
+/// Whether the bundle holds any file padtriage reads as evidence.
+fn has_evidence(b: &Bundle) -> bool {
+    b.inputs.iter().any(|i| i.kind.is_format())
+}
+
+/// Why there is nothing to analyse in a bundle without evidence: what it holds, what would do.
+fn no_evidence(b: &Bundle, settings: &Settings) {
+    let lost = b
+        .skipped
+        .iter()
+        .filter(|f| f.kind != FileKind::Other)
+        .count();
+    let names: Vec<&str> = b.skipped.iter().map(|f| f.path.as_str()).collect();
+    let what = match names.as_slice() {
+        [] => format!("the bundle ({}) holds no file", b.root),
+        _ if lost > 0 => format!(
+            "no evidence file in the bundle could be read ({lost} skipped, listed with the reason)"
+        ),
+        [one] => format!("{one}, the bundle's only file, is not evidence padtriage reads"),
+        many => format!(
+            "none of the bundle's {} files ({}{}) is evidence padtriage reads",
+            many.len(),
+            many[..many.len().min(3)].join(", "),
+            if many.len() > 3 { ", ..." } else { "" }
+        ),
+    };
+    settings.notice(format_args!(
+        "nothing to analyse: {what}; padtriage reads .evtx event logs, Event Viewer XML exports, \
+         dsregcmd /status output, Power Automate desktop logs and run records \
+         (`padtriage inventory` says what each file is)"
+    ));
+}
+
+fn inventory(paths: &BundleArgs, format: InventoryFormat, settings: &Settings) -> Result<u8> {
     let b = open(paths)?;
+    let bar = bar(&b, settings);
     // Inventory counts everything and keeps no event.
     let filter = EventFilter {
         ranges: Some(Vec::new()),
     };
-    let tl = timeline::read(&b, &filter, Pass::All, opts);
-    let mut out = std::io::stdout().lock();
+    let tl = timeline::read(&b, &filter, Pass::All, read_options(settings, &bar));
+    bar.finish();
+    let mut out = Output::stdout(None);
     match format {
         InventoryFormat::Text => report::inventory::text(&b.root, &tl.files, &mut out)?,
         InventoryFormat::Json => report::inventory::json(&b.root, &tl.files, &mut out)?,
@@ -142,36 +188,99 @@ fn inventory(paths: &[PathBuf], format: InventoryFormat, opts: ReadOptions) -> R
     Ok(partial_code(&tl.files))
 }
 
+fn timeline(
+    paths: &BundleArgs,
+    from: Option<Time>,
+    to: Option<Time>,
+    format: TimelineFormat,
+    settings: &Settings,
+) -> Result<u8> {
+    let filter = match (from, to) {
+        (None, None) => EventFilter::all(),
+        (l, h) => {
+            let l = l.unwrap_or(DateTime::<Utc>::MIN_UTC);
+            let h = h.unwrap_or(DateTime::<Utc>::MAX_UTC);
+            if l > h {
+                bail!("the time range is empty: --from is after --to");
+            }
+            EventFilter {
+                ranges: Some(vec![(l, h)]),
+            }
+        }
+    };
+    let b = open(paths)?;
+    let bar = bar(&b, settings);
+    // The bar is cleared before the first byte of the timeline reaches stdout.
+    let mut out = std::io::BufWriter::with_capacity(256 << 10, Output::stdout(Some(&bar)));
+    let format = format.into();
+    report::timeline::header(format, &mut out)?;
+    let render =
+        |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| report::timeline::line(format, ev, buf);
+    let tl = timeline::write_sorted(
+        &b,
+        &filter,
+        Pass::All,
+        read_options(settings, &bar),
+        &render,
+        timeline::SORT_BUDGET,
+        &mut out,
+    )?;
+    out.flush()?;
+    drop(out);
+    bar.finish();
+    if !settings.quiet {
+        report::problems_to_stderr(&tl.files);
+    }
+    let code = partial_code(&tl.files);
+    if !has_evidence(&b) {
+        no_evidence(&b, settings);
+        return Ok(nothing_unless(code));
+    }
+    if tl.files.iter().all(|f| f.kept == 0) {
+        settings.notice(format_args!(
+            "the timeline is empty: the evidence read holds no event padtriage uses{}",
+            if filter.ranges.is_some() {
+                " in the time range given"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(code)
+}
+
+/// Exit code 4 unless input was lost (3 wins: nothing found in input not read completely is
+/// not a finding).
+fn nothing_unless(code: u8) -> u8 {
+    if code == exit::PARTIAL {
+        code
+    } else {
+        exit::NOTHING
+    }
+}
+
 /// `analyze`: the whole job on one bundle (see `pipeline::analyze`), then one report.
-pub fn analyze(args: AnalyzeArgs, opts: ReadOptions) -> Result<u8> {
+pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
     use padtriage::diagnose::{rules::RuleSet, runs, verdict::Verdict};
     use padtriage::report::analysis::{self, Style};
-    let (before, after) = parse_window(&args.window).map_err(anyhow::Error::msg)?;
+    let (before, after) = args.window;
     let hint = runs::RunHint {
-        at: args
-            .at
-            .as_deref()
-            .map(parse_time)
-            .transpose()
-            .map_err(anyhow::Error::msg)?,
+        at: args.at,
         user: args.user.clone(),
         error: args.error.clone(),
         machine: args.machine.clone(),
     };
-    let tz = args
-        .tz
-        .as_deref()
-        .map(padtriage::time::Zone::parse)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let color = match args.color.as_str() {
-        "always" => true,
-        "never" => false,
-        "auto" => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
-        other => bail!("--color takes auto, always or never, not '{other}'"),
+    let tz = args.tz;
+    let color = match args.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+        }
     };
     let rules = RuleSet::load(args.rules.as_deref()).context("could not load the rules")?;
     let b = open(&args.bundle)?;
+    let bar = bar(&b, settings);
     let done = pipeline::analyze(
         &b,
         &rules,
@@ -180,11 +289,12 @@ pub fn analyze(args: AnalyzeArgs, opts: ReadOptions) -> Result<u8> {
             after,
             hint,
             tz,
-            read: opts,
+            read: read_options(settings, &bar),
         },
     );
+    bar.finish();
     let doc = &done.analysis;
-    let mut out = std::io::stdout().lock();
+    let mut out = Output::stdout(None);
     match args.format {
         AnalyzeFormat::Text => analysis::text(doc, Style { color }, &mut out)?,
         AnalyzeFormat::Json => analysis::json(doc, &mut out)?,
@@ -196,20 +306,55 @@ pub fn analyze(args: AnalyzeArgs, opts: ReadOptions) -> Result<u8> {
         Some(FailOn::Likely) => doc.has_verdict_at_least(Verdict::Likely),
         None => false,
     };
-    Ok(if failed {
-        exit::FAIL_ON
-    } else {
-        partial_code(&done.files)
-    })
+    if failed {
+        return Ok(exit::FAIL_ON);
+    }
+    let code = partial_code(&done.files);
+    if !has_evidence(&b) {
+        no_evidence(&b, settings);
+        return Ok(nothing_unless(code));
+    }
+    if doc.runs.is_empty() {
+        settings.notice(format_args!(
+            "nothing to analyse: no failed desktop-flow run in the evidence read ({}); \
+             if you know when the run failed, pass --at TIME",
+            what_was_read(&done.files)
+        ));
+        return Ok(nothing_unless(code));
+    }
+    Ok(code)
+}
+
+/// The evidence files read, for a message: `Security.evtx (evtx, 178 records), ...`.
+fn what_was_read(files: &[FileReport]) -> String {
+    const SHOWN: usize = 4;
+    let read: Vec<&FileReport> = files
+        .iter()
+        .filter(|f| f.skipped.is_none() && f.kind.is_format())
+        .collect();
+    let mut text = read
+        .iter()
+        .take(SHOWN)
+        .map(|f| format!("{} ({}, {} records)", f.path, f.kind.as_str(), f.records))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if read.len() > SHOWN {
+        text.push_str(&format!(", and {} more files", read.len() - SHOWN));
+    }
+    text
 }
 
 fn rules(action: RulesAction) -> Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut out = Output::stdout(None);
     match action {
-        RulesAction::List { rules } => {
+        RulesAction::List { rules, format } => {
             let set = padtriage::diagnose::rules::RuleSet::load(rules.as_deref())
                 .context("could not load the rules")?;
-            report::rules_list(&set, &mut out)?;
+            match format {
+                RulesFormat::Text => report::rules_list(&set, &mut out)?,
+                RulesFormat::Json => report::rules_list_json(&set, &mut out)?,
+            }
+            out.flush()?;
             Ok(exit::OK)
         }
         RulesAction::Check { dir } => match padtriage::diagnose::rules::RuleSet::load(Some(&dir)) {
@@ -221,6 +366,7 @@ fn rules(action: RulesAction) -> Result<u8> {
                     set.from_dir,
                     set.rules.len()
                 )?;
+                out.flush()?;
                 Ok(exit::OK)
             }
             Err(e) => {

@@ -9,6 +9,10 @@ fn time(t: Option<Time>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// Widest file column; a longer path (zips in zips) gets a line of its own above its row, so
+/// the columns stay in line.
+const MAX_PATH_COLUMN: usize = 70;
+
 pub fn text(root: &str, files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "Bundle: {root}")?;
     writeln!(out)?;
@@ -17,17 +21,23 @@ pub fn text(root: &str, files: &[FileReport], out: &mut dyn Write) -> io::Result
         .map(|f| f.path.chars().count())
         .max()
         .unwrap_or(4)
-        .clamp(4, 70);
+        .clamp(4, MAX_PATH_COLUMN);
     writeln!(
         out,
         "{:<w$}  {:<13}  {:>9}  {:>6}  {:<19}  {:<19}  channel",
         "file", "kind", "records", "errors", "first (UTC)", "last (UTC)"
     )?;
     for f in files {
+        let path = if f.path.chars().count() > w {
+            writeln!(out, "{}", f.path)?;
+            ""
+        } else {
+            f.path.as_str()
+        };
         writeln!(
             out,
             "{:<w$}  {:<13}  {:>9}  {:>6}  {:<19}  {:<19}  {}",
-            f.path,
+            path,
             f.kind.as_str(),
             f.records,
             f.errors,
@@ -47,7 +57,16 @@ pub fn text(root: &str, files: &[FileReport], out: &mut dyn Write) -> io::Result
             )?;
         }
         if let Some(why) = &f.skipped {
-            writeln!(out, "{:w$}  skipped: {why}", "")?;
+            // Worded as the totals count it: a file that is not evidence loses nothing.
+            if f.kind == FileKind::Other {
+                // The detector's reason starts by saying what "not evidence" says.
+                let why = why
+                    .strip_prefix("not a recognised evidence kind: ")
+                    .unwrap_or(why);
+                writeln!(out, "{:w$}  not evidence: {why}", "")?;
+            } else {
+                writeln!(out, "{:w$}  skipped: {why}", "")?;
+            }
         }
         for p in &f.problems {
             match &p.at {

@@ -35,6 +35,27 @@ fn write_problems(files: &[FileReport], err: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// `rules list --format json`: `{"rules": [{"id", "title", "kb", "priority", "origin",
+/// "evidence_count"}]}`, in the order of the text listing. Fields are only ever added.
+pub fn rules_list_json(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
+    let rules: Vec<serde_json::Value> = set
+        .rules
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id,
+                "title": r.title,
+                "kb": r.kb,
+                "priority": r.priority,
+                "origin": r.origin,
+                "evidence_count": r.evidence.len(),
+            })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "rules": rules }))?;
+    writeln!(out)
+}
+
 pub fn rules_list(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
     for r in &set.rules {
         writeln!(

@@ -34,8 +34,9 @@ use crate::model::{
     EventFilter, Fields, FileKind, FileReport, SourceRef, Text, Time, TimeBasis, UserScope,
 };
 use serde::Serialize;
-use std::io::Read;
-use std::sync::Arc;
+use std::io::{self, BufRead, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use windows_event::RawEvent;
 
 /// One piece of timed evidence, with the scope it belongs to: the machine it was recorded on
@@ -202,6 +203,129 @@ pub struct ReadCtx<'a> {
     pub filter: &'a EventFilter,
     /// Worker threads for parsers that parallelise inside a file (EVTX chunks). 0 = all cores.
     pub threads: usize,
+    /// Where the reader reports the bytes it got through, when someone shows progress.
+    pub progress: Option<&'a FileProgress<'a>>,
+}
+
+impl ReadCtx<'_> {
+    /// `bytes` more of the file were read (an EVTX chunk, a batch of lines). Readers call it
+    /// every 64 KiB or so, not per record: it is an atomic add.
+    pub fn advance(&self, bytes: u64) {
+        if let Some(p) = self.progress {
+            p.add(bytes);
+        }
+    }
+}
+
+/// How far the reading of a command's inputs got, in bytes, for a progress display: readers
+/// add to it as they go (through their file's [`FileProgress`]), the display reads it.
+#[derive(Debug, Default)]
+pub struct ReadProgress {
+    bytes: AtomicU64,
+    /// The file a reader started last, for the display.
+    current: Mutex<Option<Arc<str>>>,
+}
+
+impl ReadProgress {
+    /// Bytes read so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The display path of the file a reader started last.
+    pub fn current(&self) -> Option<Arc<str>> {
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// One file's part of a [`ReadProgress`]. It keeps what the file's reader reported so that
+/// whatever the reader did not report (whole-file readers report nothing, a damaged chunk is
+/// not read) is counted once the file is done, and the total comes out exact.
+#[derive(Debug)]
+pub struct FileProgress<'a> {
+    all: &'a ReadProgress,
+    done: AtomicU64,
+}
+
+impl<'a> FileProgress<'a> {
+    /// A file (display path `file`) starts being read.
+    pub fn start(all: &'a ReadProgress, file: &str) -> Self {
+        *all.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::from(file));
+        FileProgress {
+            all,
+            done: AtomicU64::new(0),
+        }
+    }
+
+    fn add(&self, bytes: u64) {
+        self.done.fetch_add(bytes, Ordering::Relaxed);
+        self.all.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// The file of `size` bytes is done: count what its reader did not report.
+    pub fn finish(&self, size: u64) {
+        let rest = size.saturating_sub(self.done.load(Ordering::Relaxed));
+        if rest > 0 {
+            self.add(rest);
+        }
+    }
+}
+
+/// A reader that reports the bytes taken from it to [`ReadCtx::advance`] every 64 KiB, and the
+/// rest when dropped: progress for readers that go line by line or element by element.
+pub struct Counted<'c, R> {
+    inner: R,
+    ctx: &'c ReadCtx<'c>,
+    pending: u64,
+}
+
+impl<'c, R> Counted<'c, R> {
+    const REPORT_EVERY: u64 = 64 << 10;
+
+    pub fn new(inner: R, ctx: &'c ReadCtx<'c>) -> Self {
+        Counted {
+            inner,
+            ctx,
+            pending: 0,
+        }
+    }
+
+    fn tally(&mut self, n: usize) {
+        self.pending += n as u64;
+        if self.pending >= Self::REPORT_EVERY {
+            self.ctx.advance(std::mem::take(&mut self.pending));
+        }
+    }
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.tally(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+        self.tally(n);
+    }
+}
+
+impl<R> Drop for Counted<'_, R> {
+    fn drop(&mut self) {
+        if self.pending > 0 {
+            self.ctx.advance(self.pending);
+        }
+    }
 }
 
 /// Where a streaming parser hands the events it keeps, while it reads, so a log is never held

@@ -4,7 +4,6 @@
 //! events are read and sorted in bounded memory ([`write_sorted`], for `timeline`; see the
 //! `sorted` module).
 
-mod progress;
 mod read;
 mod sorted;
 
@@ -12,9 +11,9 @@ pub use read::{read_input, read_input_to};
 
 use crate::bundle::Bundle;
 use crate::model::{EventFilter, FileKind, FileReport, Loc, Time};
-use crate::sources::{self, Event};
+use crate::sources::{self, Event, ReadProgress};
 use rayon::prelude::*;
-use read::{assemble, read_pass};
+use read::{assemble, read_one, read_pass};
 use std::io::{self, Write};
 
 /// Everything read from a bundle.
@@ -30,11 +29,12 @@ pub struct Timeline {
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ReadOptions {
+pub struct ReadOptions<'a> {
     /// Worker threads (0 = all cores).
     pub threads: usize,
-    /// Draw a progress bar on stderr (callers pass true only when stderr is a terminal).
-    pub progress: bool,
+    /// Where readers count the bytes they read, for a progress display; one for every pass
+    /// of a command, so its display runs once from 0 to the bundle's size.
+    pub progress: Option<&'a ReadProgress>,
 }
 
 /// Which inputs a pass reads. `analyze` reads the small text sources first to find the runs,
@@ -61,9 +61,9 @@ impl Pass {
 /// few events (`analyze` reads the event logs through a time filter); `timeline` output goes
 /// through [`write_sorted`] instead.
 pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions) -> Timeline {
-    let parsed = read_pass(bundle, pass, opts, |_, input| {
+    let parsed = read_pass(bundle, pass, opts, |_, input, progress| {
         let sink = sources::Collect::default();
-        let mut p = read_input_to(input, filter, opts.threads, &sink);
+        let mut p = read_one(input, filter, opts.threads, progress, &sink);
         p.events = sink.into_events();
         p
     });
@@ -104,14 +104,14 @@ pub fn write_sorted(
         rank[*i] = r;
     }
     let sorter = sorted::LineSorter::new(budget);
-    let parsed = read_pass(bundle, pass, opts, |i, input| {
+    let parsed = read_pass(bundle, pass, opts, |i, input, progress| {
         let sink = LineSink {
             input: u32::try_from(i).unwrap_or(u32::MAX),
             file: rank[i],
             render,
             sorter: &sorter,
         };
-        read_input_to(input, filter, opts.threads, &sink)
+        read_one(input, filter, opts.threads, progress, &sink)
     });
     sorter.finish(out)?;
     Ok(assemble(bundle, pass, parsed))

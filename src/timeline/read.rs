@@ -1,21 +1,20 @@
 //! Reading a bundle's inputs: each through its format's reader (from the sources' registry),
 //! in parallel, with a parser panic confined to its file, and the reports put together.
 
-use super::progress::Progress;
 use super::{Pass, ReadOptions, Timeline};
 use crate::bundle::{Bundle, Input};
 use crate::model::{EventFilter, FileKind, FileReport, Problem};
-use crate::sources::{self, registry, Parsed, ReadCtx};
+use crate::sources::{self, registry, FileProgress, Parsed, ReadCtx};
 use rayon::prelude::*;
 use std::sync::Arc;
 
-/// Run `each` on every input the pass selects, in parallel, with a progress bar when asked;
-/// results in input order.
+/// Run `each` on every input the pass selects, in parallel, with the file's share of the
+/// progress count when one is kept; results in input order.
 pub(super) fn read_pass<T: Send>(
     bundle: &Bundle,
     pass: Pass,
     opts: ReadOptions,
-    each: impl Fn(usize, &Input) -> T + Sync,
+    each: impl Fn(usize, &Input, Option<&FileProgress>) -> T + Sync,
 ) -> Vec<T> {
     let inputs: Vec<(usize, &Input)> = bundle
         .inputs
@@ -23,22 +22,21 @@ pub(super) fn read_pass<T: Send>(
         .enumerate()
         .filter(|(_, i)| pass.wants(i.kind))
         .collect();
-    let total: u64 = inputs.iter().map(|(_, i)| i.size).sum();
-    let bar = Progress::new(opts.progress && !inputs.is_empty(), total);
     // Inside the pool: a reader then runs on a worker, which parses chunks itself while it
     // waits for the others (a single large log otherwise has the calling thread read and sleep).
-    let out: Vec<T> = rayon::scope(|_| {
+    rayon::scope(|_| {
         inputs
             .par_iter()
             .map(|(i, input)| {
-                let p = each(*i, input);
-                bar.read(input.size, &input.path);
+                let progress = opts.progress.map(|p| FileProgress::start(p, &input.path));
+                let p = each(*i, input, progress.as_ref());
+                if let Some(progress) = &progress {
+                    progress.finish(input.size);
+                }
                 p
             })
             .collect()
-    });
-    bar.finish();
-    out
+    })
 }
 
 /// Put a pass's results together with the bundle's own reports.
@@ -80,7 +78,18 @@ pub fn read_input_to(
     threads: usize,
     sink: &dyn sources::EventSink,
 ) -> Parsed {
-    let ctx = read_ctx(input, filter, threads);
+    read_one(input, filter, threads, None, sink)
+}
+
+/// [`read_input_to`], the reader reporting its progress to `progress`.
+pub(super) fn read_one(
+    input: &Input,
+    filter: &EventFilter,
+    threads: usize,
+    progress: Option<&FileProgress>,
+    sink: &dyn sources::EventSink,
+) -> Parsed {
+    let ctx = read_ctx(input, filter, threads, progress);
     // A log on disk is read by position when its format can, by the workers that parse it.
     if let Some(parsed) = input
         .disk_path()
@@ -147,12 +156,18 @@ fn with_bundle_problems(input: &Input, mut parsed: Parsed) -> Parsed {
 }
 
 /// The context a parser receives for an input.
-fn read_ctx<'a>(input: &Input, filter: &'a EventFilter, threads: usize) -> ReadCtx<'a> {
+fn read_ctx<'a>(
+    input: &Input,
+    filter: &'a EventFilter,
+    threads: usize,
+    progress: Option<&'a FileProgress<'a>>,
+) -> ReadCtx<'a> {
     ReadCtx {
         file: Arc::from(input.path.as_str()),
         size: input.size,
         mtime: input.mtime,
         filter,
         threads,
+        progress,
     }
 }

@@ -225,27 +225,26 @@ impl LineSorter {
         let spilled = self.spilled.into_inner().unwrap_or_else(|p| p.into_inner());
         drop(self.free);
         if let Some(e) = spilled.error {
-            return Err(io::Error::new(
-                e.kind(),
-                format!("could not write the timeline's sort runs to a temporary file: {e}"),
-            ));
+            return Err(temp_failed(e));
         }
         held.sort();
         let mut runs = spilled.runs;
         if runs.len() < FAN_IN {
             return merge_ranges(&runs, &held, range_bytes, out);
         }
-        // Leave room for the memory run in the last merge.
+        // Leave room for the memory run in the last merge. These passes only touch temporary
+        // files, so any error is theirs.
         while runs.len() >= FAN_IN {
             let rest = runs.split_off(FAN_IN);
-            let mut w = RunWriter::new(every)?;
+            let mut w = RunWriter::new(every).map_err(temp_failed)?;
             let mut sources: Vec<Source> = runs.iter().map(Source::whole).collect();
             merge(&mut sources, &held, (None, None), &mut |k, line| {
                 w.push(k, line)
-            })?;
+            })
+            .map_err(temp_failed)?;
             drop(sources);
             runs = rest;
-            runs.push(w.finish()?);
+            runs.push(w.finish().map_err(temp_failed)?);
         }
         let mut sources: Vec<Source> = runs.iter().map(Source::whole).collect();
         sources.push(Source::memory(0..held.entries.len()));
@@ -451,6 +450,19 @@ impl<'r> Cursor<'r> {
         }
         Ok(true)
     }
+}
+
+/// An error of the temporary files, saying where they are and how to put them elsewhere.
+fn temp_failed(e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!(
+            "could not write the timeline's sort runs to a temporary file in {}: {e}; set TMPDIR \
+             to a folder you may write to, on a disk with free space (about the size of the \
+             timeline's output)",
+            std::env::temp_dir().display()
+        ),
+    )
 }
 
 fn truncated_run() -> io::Error {

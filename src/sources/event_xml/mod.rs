@@ -10,7 +10,7 @@
 //! are read. Events feed the same [`windows_event`](super::windows_event) mapper as EVTX.
 
 use super::windows_event::{self as we, RawEvent, Value};
-use super::{Collect, EventSink, Format, Parsed, ReadCtx};
+use super::{Collect, Counted, EventSink, Format, Parsed, ReadCtx};
 use crate::model::{FileKind, FileReport, Loc, Problem, SourceRef};
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 use quick_xml::{Reader, XmlVersion};
@@ -37,7 +37,9 @@ pub fn read_event_xml<R: BufRead>(r: R, ctx: &ReadCtx) -> Parsed {
 
 /// Read one Event Viewer XML export from `r`, handing kept events to `sink` in batches as they
 /// are read (the returned `Parsed` holds none; its report's `kept` counts them).
-pub fn read_event_xml_to<R: BufRead>(mut r: R, ctx: &ReadCtx, sink: &dyn EventSink) -> Parsed {
+pub fn read_event_xml_to<R: BufRead>(r: R, ctx: &ReadCtx, sink: &dyn EventSink) -> Parsed {
+    // Progress moves 64 KiB of the export at a time.
+    let mut r = Counted::new(r, ctx);
     let mut out = ExportReader::new(ctx, sink);
     // The encoding from the byte-order mark, or from how `<` is spelled in the first bytes.
     let head = match r.fill_buf() {

@@ -11,6 +11,7 @@ fn read(bytes: &[u8]) -> Parsed {
         mtime: None,
         filter: &filter,
         threads: 1,
+        progress: None,
     };
     read_event_xml(bytes, &ctx)
 }
@@ -215,6 +216,7 @@ fn events_stream_in_small_reads() {
         mtime: None,
         filter: &filter,
         threads: 1,
+        progress: None,
     };
     let p = read_event_xml(io::BufReader::with_capacity(7, Slow(xml.as_bytes())), &ctx);
     assert_eq!(p.report.records, 5, "{:?}", p.report.problems);
@@ -234,6 +236,7 @@ fn time_filter_and_garbage() {
         mtime: None,
         filter: &filter,
         threads: 1,
+        progress: None,
     };
     let p = read_event_xml(xml.as_bytes(), &ctx);
     assert_eq!(p.report.records, 5);

@@ -3,7 +3,7 @@
 //! JSON. Only the System fields record selection needs are read from a record's JSON, and the
 //! whole document is parsed for the records kept, into the same [`RawEvent`] the walker builds.
 
-use super::{ChunkOutcome, Work, CHUNK_SIZE};
+use super::{grouped, ChunkOutcome, Work, CHUNK_SIZE};
 use crate::model::Time;
 use crate::sources::windows_event::{self as we, RawEvent, Value};
 use evtx::err::EvtxError;
@@ -80,7 +80,9 @@ pub(super) fn crate_records(
             "truncated",
             at,
             format!(
-                "the file ends {len} bytes into chunk {number} (of {CHUNK_SIZE}): {} records read from it, {cut} cut off, the rest lost",
+                "the file ends {} bytes into chunk {number}, which should be {} bytes long: {} records read from it, {cut} cut off, the rest lost",
+                grouped(len as u64),
+                grouped(CHUNK_SIZE as u64),
                 out.records
             ),
         );

@@ -328,7 +328,11 @@ fn process_chunk(work: &Work, raw: RawChunk) -> ChunkOutcome {
         out.problem(
             "truncated",
             at,
-            format!("the file ends {len} bytes into chunk {number}, before its records: whatever it held is lost"),
+            format!(
+                "the file ends {} bytes into chunk {number}, which should be {} bytes long, before its records: whatever it held is lost",
+                grouped(len as u64),
+                grouped(CHUNK_SIZE as u64)
+            ),
         );
         return out;
     }
@@ -362,6 +366,19 @@ fn process_chunk(work: &Work, raw: RawChunk) -> ChunkOutcome {
     };
     out.via_crate = true;
     crate_records(work, &mut out, &mut chunk, len);
+    out
+}
+
+/// `14832` as `14,832`: byte counts in messages, read at a glance.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
     out
 }
 
@@ -433,7 +450,17 @@ mod tests {
             mtime: None,
             filter,
             threads,
+            progress: None,
         }
+    }
+
+    #[test]
+    fn byte_counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(14832), "14,832");
+        assert_eq!(grouped(65536), "65,536");
+        assert_eq!(grouped(1234567), "1,234,567");
     }
 
     fn read(bytes: &[u8], threads: usize, path: Path) -> Parsed {

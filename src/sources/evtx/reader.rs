@@ -51,6 +51,7 @@ pub(super) fn read_chunks<R: Read>(
             return;
         }
     };
+    ctx.advance(n as u64);
     let signed = header.starts_with(b"ElfFile\0");
     if n == 0 {
         fold.problems.push(Problem::new(
@@ -62,7 +63,11 @@ pub(super) fn read_chunks<R: Read>(
     }
     if n < FILE_HEADER_SIZE {
         let message = if signed {
-            format!("the file ends {n} bytes into its 4096-byte header: no records in it")
+            format!(
+                "the file ends {} bytes into its {}-byte header: no records in it",
+                super::grouped(n as u64),
+                super::grouped(FILE_HEADER_SIZE as u64)
+            )
         } else {
             format!("{n} bytes without the EVTX signature (ElfFile): not an event log")
         };
@@ -143,11 +148,14 @@ pub(super) fn read_chunks<R: Read>(
         path,
     };
     // The events leave from the worker, so the sink's own work (rendering) runs in parallel.
+    // Progress moves a chunk at a time, as each is done.
     let one = |c: RawChunk| {
+        let len = c.len as u64;
         let mut o = guarded_chunk(&work, c);
         let events = std::mem::take(&mut o.events);
         o.kept = events.len() as u64;
         sink.take(o.number, events);
+        ctx.advance(len);
         o
     };
     // This thread reads chunk after chunk and hands each to the pool, with at most `in_flight`

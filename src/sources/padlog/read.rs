@@ -7,7 +7,7 @@ use super::{PadLogEntry, TraceLevel};
 use crate::codes;
 use crate::model::{EventFilter, FileKind, FileReport, Loc, Problem, SourceRef};
 use crate::sources::text::{is_too_deep, user_from_text, LineProblems, TOO_DEEP};
-use crate::sources::{Collect, Event, EventData, EventSink, Parsed, ReadCtx};
+use crate::sources::{Collect, Counted, Event, EventData, EventSink, Parsed, ReadCtx};
 use crate::time::Stamp;
 use regex::Regex;
 use serde::Deserialize;
@@ -40,7 +40,9 @@ pub fn read_padlog<R: BufRead>(r: R, ctx: &ReadCtx) -> Parsed {
 
 /// [`read_padlog`], handing kept entries to `sink` in batches as they are read (the returned
 /// `Parsed` holds none; its report's `kept` counts them).
-pub fn read_padlog_to<R: BufRead>(mut r: R, ctx: &ReadCtx, sink: &dyn EventSink) -> Parsed {
+pub fn read_padlog_to<R: BufRead>(r: R, ctx: &ReadCtx, sink: &dyn EventSink) -> Parsed {
+    // Progress moves 64 KiB of lines at a time.
+    let mut r = Counted::new(r, ctx);
     let mut parsed = Parsed::new(FileReport::new(
         ctx.file.to_string(),
         FileKind::PadLog,
