@@ -285,6 +285,9 @@ pub(super) fn s06_federated_user() -> Scenario {
                 "",
                 "Conclusion: a federated user whose password Entra ID cannot validate (KB 4555623 cause 4): use",
                 "certificate-based auth, or password hash sync plus an HRD policy with AllowCloudPasswordValidation.",
+                "The Security log holds no failed logon at all, so nothing shows that failed-logon auditing is",
+                "on: a wrong password is not ruled out, and stays a secondary (likely) finding on PAD's",
+                "0xC000006D and the AADSTS50126.",
             ],
         ),
         build: Box::new(move || {
