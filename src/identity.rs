@@ -108,14 +108,16 @@ pub fn host_key(name: &str) -> Option<String> {
     if t.is_empty() || t == "-" || t.eq_ignore_ascii_case("local") || is_masked(t) {
         return None;
     }
-    if t.parse::<std::net::IpAddr>().is_ok() || looks_like_guid(t) {
+    if t.parse::<std::net::IpAddr>().is_ok() || is_guid(t) {
         return None;
     }
     let first = t.split('.').next().unwrap_or(t);
     (!first.is_empty()).then(|| first.to_ascii_lowercase())
 }
 
-fn looks_like_guid(s: &str) -> bool {
+/// A GUID as Windows and Entra write them (`6b1f0a52-3c9d-4e8a-a7f1-2d5c9e0b7a34`, braces or
+/// not): a tenant, device or machine id, never a name.
+pub fn is_guid(s: &str) -> bool {
     let s = s.trim_matches(['{', '}']);
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5

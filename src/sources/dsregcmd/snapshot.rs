@@ -88,7 +88,7 @@ pub(super) fn build_snapshot(
             prt_authority
                 .as_deref()
                 .and_then(|a| a.trim_end_matches('/').rsplit('/').next())
-                .filter(|s| is_guid(s))
+                .filter(|s| crate::identity::is_guid(s))
                 .map(str::to_string)
         })
         .or_else(|| text_of("WorkplaceTenantId", &["Work Account"]));
@@ -206,15 +206,6 @@ fn yes_no(v: &str) -> Option<bool> {
         t if t.eq_ignore_ascii_case("NO") => Some(false),
         _ => None,
     }
-}
-
-fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && parts
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The join state from the Device State triple and `WorkplaceJoined` (evidence-formats 0.2/1.4).
