@@ -52,7 +52,28 @@ pub struct Analyzed {
 /// written without a zone gets the hours any zone could put it in), settle zone-less times, then
 /// judge each run against every rule.
 pub fn analyze(bundle: &Bundle, rules: &RuleSet, opts: &AnalyzeOptions) -> Analyzed {
+    match analyze_until(bundle, rules, opts, &|| false) {
+        Ok(done) => done,
+        Err(Stopped) => unreachable!("an analysis never asked to stop went to the end"),
+    }
+}
+
+/// [`analyze`] asked to stop: it ended at a step boundary, with no result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped;
+
+/// [`analyze`], asking `stop` between its steps (text sources, event logs, judgement) whether
+/// to go on: a batch scan gives up on a bundle over its time limit this way.
+pub fn analyze_until(
+    bundle: &Bundle,
+    rules: &RuleSet,
+    opts: &AnalyzeOptions,
+    stop: &dyn Fn() -> bool,
+) -> Result<Analyzed, Stopped> {
+    let check = || if stop() { Err(Stopped) } else { Ok(()) };
+    check()?;
     let mut tl = timeline::read(bundle, &EventFilter::all(), Pass::TextOnly, opts.read);
+    check()?;
     let found = runs::find_runs(&tl, &opts.hint);
     // Event logs: keep only the windows around the runs (plus the minutes used to infer the
     // user); with no run, read them for their counts and problems only.
@@ -76,12 +97,14 @@ pub fn analyze(bundle: &Bundle, rules: &RuleSet, opts: &AnalyzeOptions) -> Analy
         ),
     };
     let logs = timeline::read(bundle, &filter, Pass::EventLogsOnly, opts.read);
+    check()?;
     timeline::merge(&mut tl, logs);
     tl.time_notes = zones::settle(&mut tl, opts.tz);
     let found = runs::find_runs(&tl, &opts.hint);
     let diagnoses = diagnose::diagnose(&tl, &found, rules, opts.before, opts.after);
-    Analyzed {
+    Ok(Analyzed {
         analysis: Analysis::new(bundle.root.clone(), diagnoses, &tl.files),
         files: tl.files,
-    }
+    })
 }
+
