@@ -109,6 +109,7 @@ pub fn run(command: Command, threads: usize, progress: bool) -> Result<u8> {
             Ok(partial_code(&tl.files))
         }
         Command::Analyze(args) => analyze(args, opts),
+        Command::Scan(args) => super::scan::run(args, threads, opts.progress),
         Command::Rules { action } => rules(action),
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod args;
 mod commands;
+mod scan;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -74,6 +75,8 @@ pub enum Command {
     },
     /// Diagnose every failed desktop-flow run in the bundle, cause by cause.
     Analyze(commands::AnalyzeArgs),
+    /// Analyse many bundles (an inbox's sub-folders and zips), each on its own, incrementally.
+    Scan(scan::ScanArgs),
     /// List or validate diagnosis rules.
     Rules {
         #[command(subcommand)]
