@@ -173,6 +173,9 @@ pub fn analyze(args: AnalyzeArgs, opts: ReadOptions) -> Result<u8> {
     };
     let rules = RuleSet::load(args.rules.as_deref()).context("could not load the rules")?;
     let b = open(&args.bundle)?;
+    if let Some(several) = pipeline::several_bundles(&args.bundle, &b) {
+        return Err(several.into());
+    }
     let done = pipeline::analyze(
         &b,
         &rules,
