@@ -481,3 +481,60 @@ fn a_manifest_on_stdin_names_the_bundles_and_usage_errors_say_what_to_do() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_scan_killed_mid_way_loses_nothing_and_the_next_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    for k in 0..4 {
+        copy_samples(&inbox.join(format!("batch{k}")));
+    }
+    // 48 bundles: the four batches' sample folders, flattened into one inbox.
+    let flat = dir.path().join("flat");
+    std::fs::create_dir_all(&flat).unwrap();
+    for k in 0..4 {
+        for e in std::fs::read_dir(inbox.join(format!("batch{k}"))).unwrap() {
+            let e = e.unwrap();
+            let name = format!("{k}-{}", e.file_name().to_string_lossy());
+            std::fs::rename(e.path(), flat.join(name)).unwrap();
+        }
+    }
+    let db = dir.path().join("scan.db");
+    let (flat_s, db_s) = (flat.to_str().unwrap(), db.to_str().unwrap());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_padtriage"))
+        .args(["--threads", "1", "scan", flat_s, "--db", db_s])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once the database holds a bundle (read while it writes: WAL).
+    let committed = |db: &str| -> u64 {
+        let out = padtriage(
+            &["scan", "--db", db, "--summary", "--format", "ndjson"],
+            None,
+        );
+        rows(&out)
+            .first()
+            .map_or(0, |p| p["bundles"]["ok"].as_u64().unwrap_or(0))
+    };
+    let start = std::time::Instant::now();
+    while !db.exists() || committed(db_s) == 0 {
+        assert!(start.elapsed().as_secs() < 60, "nothing committed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let kept = committed(db_s);
+    assert!(kept >= 1);
+    let again = rows(&padtriage(
+        &["scan", flat_s, "--db", db_s, "--format", "ndjson"],
+        None,
+    ));
+    assert_eq!(again.len(), 48);
+    let skipped = again
+        .iter()
+        .filter(|r| r["status"] == "skipped_unchanged")
+        .count() as u64;
+    let analysed = again.iter().filter(|r| r["status"] == "ok").count() as u64;
+    assert_eq!((skipped, analysed), (kept, 48 - kept));
+}
