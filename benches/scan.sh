@@ -6,6 +6,8 @@
 #   - a scan with --db, then a rescan with nothing changed
 #   - peak RSS of a scan of SMALL bundles and of 5 x SMALL (a manifest naming each bundle 5 times)
 #   - `analyze` on one upload zip against `scan` of LARGE of them, at 2 threads and at 1
+#   - what the machine itself gives a second thread: 8 analyze processes (--threads 1) one after
+#     another against two streams of 4 side by side (on a busy machine this is well under 2x)
 # Ratios are taken within a round (runs seconds apart, under the same background load); the
 # script prints each round and the median, lowest and highest over the rounds.
 #
@@ -31,14 +33,22 @@ measure() {
     tail -1 "$WORK/t" | awk '{ printf "%s %.2f %.0f\n", $1, $2 + $3, $4 / 1024 }'
 }
 
+sequential() {
+    for _ in 1 2 3 4 5 6 7 8; do "$B" --threads 1 analyze "$ONE" > /dev/null; done
+}
+side_by_side() {
+    (for _ in 1 2 3 4; do "$B" --threads 1 analyze "$ONE" > /dev/null; done) &
+    (for _ in 1 2 3 4; do "$B" --threads 1 analyze "$ONE" > /dev/null; done)
+    wait
+}
 separate() {
     for b in "$C"/small/*; do "$B" analyze "$b" --format json > /dev/null; done
 }
-export -f separate
-export B C
+export -f separate sequential side_by_side
+export B C ONE
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "round sep_s scan_s scan_db_s rescan_s rss_small_mb rss_5x_mb analyze1_s scan_t2_s scan_t1_s rss_large_mb" > "$WORK/rounds"
+echo "round sep_s scan_s scan_db_s rescan_s rss_small_mb rss_5x_mb analyze1_s scan_t2_s scan_t1_s rss_large_mb seq_s side_s" > "$WORK/rounds"
 for r in $(seq "$ROUNDS"); do
     read -r sep _ _ < <(measure bash -c separate)
     read -r scan _ rss_small < <(measure "$B" scan "$C/small" --format ndjson)
@@ -49,7 +59,10 @@ for r in $(seq "$ROUNDS"); do
     read -r a1 _ _ < <(measure "$B" analyze "$ONE" --format json)
     read -r t2 _ rss_large < <(measure "$B" --threads 2 scan "$C/large" --format ndjson)
     read -r t1 _ _ < <(measure "$B" --threads 1 scan "$C/large" --format ndjson)
-    echo "$r $sep $scan $scan_db $rescan $rss_small $rss_5x $a1 $t2 $t1 $rss_large" | tee -a "$WORK/rounds"
+    read -r seq _ _ < <(measure bash -c sequential)
+    read -r side _ _ < <(measure bash -c side_by_side)
+    echo "$r $sep $scan $scan_db $rescan $rss_small $rss_5x $a1 $t2 $t1 $rss_large $seq $side" |
+        tee -a "$WORK/rounds"
 done
 
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -65,6 +78,7 @@ ratios = {
     "scan bytes/s over analyze's on one upload zip (>= 0.8)":
         [(large * zip_bytes / f(r, 8)) / (zip_bytes / f(r, 7)) for r in rows],
     "scan speed-up 1 -> 2 threads, upload zips (>= 1.7x)": [f(r, 9) / f(r, 8) for r in rows],
+    "the machine's own 1 -> 2 speed-up (processes side by side)": [f(r, 11) / f(r, 12) for r in rows],
     "peak RSS MB, worst scan (< 200)":
         [max(f(r, 5), f(r, 6), f(r, 10)) for r in rows],
 }
