@@ -170,7 +170,7 @@ pub fn run(args: ScanArgs, threads: usize, progress: bool) -> Result<u8> {
         )
     };
     bar.finish();
-    let mut tally = tally.map_err(anyhow::Error::msg)?;
+    let mut tally = tally?;
     if ndjson {
         output.commit()?;
         if args.output.is_some() {

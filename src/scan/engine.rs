@@ -14,6 +14,7 @@ use super::db::Known;
 use super::identity::Stat;
 use super::listing::Entry;
 use super::row::Findings;
+use super::ScanError;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -89,12 +90,12 @@ struct Msg {
     outcome: Outcome,
 }
 
-fn worker(n: usize) -> Result<rayon::ThreadPool, String> {
+fn worker(n: usize) -> Result<rayon::ThreadPool, ScanError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .thread_name(move |_| format!("padtriage-scan-{n}"))
         .build()
-        .map_err(|e| format!("cannot start a scan worker thread: {e}"))
+        .map_err(|e| ScanError::Other(format!("cannot start a scan worker thread: {e}")))
 }
 
 /// Scan every bundle the listing gives with `workers` workers, asking `lookup` what is known of
@@ -105,8 +106,8 @@ pub fn run(
     workers: usize,
     timeout: Option<Duration>,
     lookup: &mut dyn FnMut(&str) -> Option<Known>,
-    on_event: &mut dyn FnMut(Event) -> Result<(), String>,
-) -> Result<(), String> {
+    on_event: &mut dyn FnMut(Event) -> Result<(), ScanError>,
+) -> Result<(), ScanError> {
     let workers = workers.max(1);
     let mut slots = Vec::with_capacity(workers);
     for n in 0..workers {

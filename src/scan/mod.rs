@@ -30,6 +30,19 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use summary::Tally;
 
+/// Why a scan stopped before its end: its results could not be kept. A bundle's own trouble
+/// is never one: it is that bundle's row.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The rows or the summary could not be written (a closed pipe, a full disk).
+    #[error("the results could not be written: {0}")]
+    Output(#[source] std::io::Error),
+    #[error("the scan database could not be written ({0}); the bundles recorded so far are kept")]
+    Db(#[source] rusqlite::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
 /// How a scan runs.
 pub struct ScanOptions {
     /// How each bundle is analysed (as `analyze` would with the same flags).
@@ -180,7 +193,7 @@ pub struct Sinks<'a> {
 
 /// Scan every bundle of `sources`. Fails only when the results cannot be kept (the database or
 /// the output cannot be written); a bundle's own trouble is its row's.
-pub fn scan(sources: Vec<Source>, opts: &ScanOptions, sinks: Sinks) -> Result<Tally, String> {
+pub fn scan(sources: Vec<Source>, opts: &ScanOptions, sinks: Sinks) -> Result<Tally, ScanError> {
     let engine = Engine::new(&opts.rules, &opts.analyze);
     let work = bundle_work(
         Arc::clone(&opts.rules),
@@ -197,21 +210,17 @@ pub fn scan_with(
     engine: &Engine,
     work: Arc<WorkFn>,
     sinks: Sinks,
-) -> Result<Tally, String> {
+) -> Result<Tally, ScanError> {
     let Sinks {
         mut db,
         mut rows,
         progress,
     } = sinks;
     let mut tally = Tally::default();
-    let db_err = |e: rusqlite::Error| {
-        format!(
-            "the scan database could not be written ({e}); the bundles recorded so far are kept"
-        )
-    };
-    let out_err = |e: std::io::Error| format!("the results could not be written ({e})");
+    let db_err = ScanError::Db;
+    let out_err = ScanError::Output;
     let listing = listing::entries(sources);
-    let mut handle = |e: Event, db: &mut Option<&mut Db>| -> Result<(), String> {
+    let mut handle = |e: Event, db: &mut Option<&mut Db>| -> Result<(), ScanError> {
         match e {
             Event::Ignored(p) => {
                 tally.ignored += 1;
@@ -372,13 +381,13 @@ fn finish_failed(
     why: String,
     started: SystemTime,
     elapsed: Duration,
-) -> Result<(), String> {
+) -> Result<(), ScanError> {
     let shown = job.path.to_string_lossy().into_owned();
     let attention = row::attention(Status::Failed, Some(&why), None);
     tally.counts.bundle(Status::Failed, true);
     tally
         .needs_person(&shown, &attention)
-        .map_err(|e| format!("the summary could not be kept ({e})"))?;
+        .map_err(ScanError::Output)?;
     // Unreadable: what is known is the path.
     let stat = stat.unwrap_or(Stat {
         kind: BundleKind::File,
@@ -402,11 +411,7 @@ fn finish_failed(
             attention: &attention,
             findings: None,
         })
-        .map_err(|e| {
-            format!(
-                "the scan database could not be written ({e}); the bundles recorded so far are kept"
-            )
-        })?;
+        .map_err(ScanError::Db)?;
     }
     let row = Row {
         schema_version: row::ROW_SCHEMA_VERSION,
@@ -423,7 +428,7 @@ fn finish_failed(
         runs: Vec::new(),
         analysis_json: None,
     };
-    write_row(rows, &row).map_err(|e| format!("the results could not be written ({e})"))
+    write_row(rows, &row).map_err(ScanError::Output)
 }
 
 fn write_row(rows: &mut Option<&mut dyn Write>, row: &Row) -> std::io::Result<()> {
