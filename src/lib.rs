@@ -17,6 +17,7 @@ pub mod identity;
 pub mod model;
 pub mod pipeline;
 pub mod report;
+pub mod scan;
 pub mod sources;
 pub mod time;
 pub mod timeline;

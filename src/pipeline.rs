@@ -53,7 +53,28 @@ pub struct Analyzed {
 /// written without a zone gets the hours any zone could put it in), settle zone-less times, then
 /// judge each run against every rule.
 pub fn analyze(bundle: &Bundle, rules: &RuleSet, opts: &AnalyzeOptions) -> Analyzed {
+    match analyze_until(bundle, rules, opts, &|| false) {
+        Ok(done) => done,
+        Err(Stopped) => unreachable!("an analysis never asked to stop went to the end"),
+    }
+}
+
+/// [`analyze`] asked to stop: it ended at a step boundary, with no result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped;
+
+/// [`analyze`], asking `stop` between its steps (text sources, event logs, judgement) whether
+/// to go on: a batch scan gives up on a bundle over its time limit this way.
+pub fn analyze_until(
+    bundle: &Bundle,
+    rules: &RuleSet,
+    opts: &AnalyzeOptions,
+    stop: &dyn Fn() -> bool,
+) -> Result<Analyzed, Stopped> {
+    let check = || if stop() { Err(Stopped) } else { Ok(()) };
+    check()?;
     let mut tl = timeline::read(bundle, &EventFilter::all(), Pass::TextOnly, opts.read);
+    check()?;
     let found = runs::find_runs(&tl, &opts.hint);
     // Event logs: keep only the windows around the runs (plus the minutes used to infer the
     // user); with no run, read them for their counts and problems only.
@@ -77,12 +98,79 @@ pub fn analyze(bundle: &Bundle, rules: &RuleSet, opts: &AnalyzeOptions) -> Analy
         ),
     };
     let logs = timeline::read(bundle, &filter, Pass::EventLogsOnly, opts.read);
+    check()?;
     timeline::merge(&mut tl, logs);
     tl.time_notes = zones::settle(&mut tl, opts.tz);
     let found = runs::find_runs(&tl, &opts.hint);
     let diagnoses = diagnose::diagnose(&tl, &found, rules, opts.before, opts.after);
-    Analyzed {
+    Ok(Analyzed {
         analysis: Analysis::new(bundle.root.clone(), diagnoses, &tl.files),
         files: tl.files,
+    })
+}
+
+/// A folder given to `analyze` that holds several bundles, not one: analysing them together
+/// would mix their evidence (runs judged on other machines' files).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{folder}: this folder holds several bundles, not one ({count} of its sub-folders and zips \
+     hold evidence of their own: {names}); analysed together their evidence would mix. Scan them, each on its own: padtriage scan {folder}; or analyse one: \
+     padtriage analyze {first}. (To analyse them as one bundle of several machines, name them: \
+     padtriage analyze {folder}/A {folder}/B ...)"
+)]
+pub struct SeveralBundles {
+    pub folder: String,
+    pub count: usize,
+    /// The first few, comma-separated, and how many more.
+    pub names: String,
+    pub first: String,
+}
+
+/// Whether `paths` is one folder of several bundles. It is when the folder holds no evidence
+/// file itself (every file read is in a sub-folder or a zip) and at least two of its sub-folders
+/// or zips each look like a bundle: they hold evidence of at least two kinds (event logs,
+/// `dsregcmd` output, PAD logs, run records). A bundle laid out by kind (`EventLogs/`, `PAD/`)
+/// has one kind per folder and stays one bundle.
+pub fn several_bundles(paths: &[PathBuf], bundle: &Bundle) -> Option<SeveralBundles> {
+    use crate::model::FileKind;
+    use std::collections::BTreeMap;
+    let [only] = paths else { return None };
+    if !only.is_dir() {
+        return None;
     }
+    let class = |k: FileKind| match k {
+        FileKind::Evtx | FileKind::EventXml => Some(0u8),
+        FileKind::Dsregcmd => Some(1),
+        FileKind::PadLog => Some(2),
+        FileKind::PortalError | FileKind::FlowSessions => Some(3),
+        _ => None,
+    };
+    let mut groups: BTreeMap<&str, u8> = BTreeMap::new();
+    for input in &bundle.inputs {
+        let Some(c) = class(input.kind) else { continue };
+        let cut = match (input.path.find('/'), input.path.find("!/")) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        *groups.entry(&input.path[..cut]).or_default() |= 1 << c;
+    }
+    let looks: Vec<&str> = groups
+        .iter()
+        .filter(|(_, kinds)| kinds.count_ones() >= 2)
+        .map(|(name, _)| *name)
+        .collect();
+    if looks.len() < 2 {
+        return None;
+    }
+    let mut names = looks.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+    if looks.len() > 3 {
+        names.push_str(&format!(" and {} more", looks.len() - 3));
+    }
+    let folder = only.to_string_lossy().trim_end_matches('/').to_string();
+    Some(SeveralBundles {
+        first: format!("{folder}/{}", looks[0]),
+        folder,
+        count: looks.len(),
+        names,
+    })
 }

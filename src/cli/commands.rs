@@ -78,6 +78,7 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
             timeline(&bundle, from, to, format, settings)
         }
         Command::Analyze(args) => analyze(args, settings),
+        Command::Scan(args) => super::scan::run(args, settings),
         Command::Rules { action } => rules(action),
         Command::Completions { shell } => {
             let mut out = Output::stdout(None);
@@ -280,6 +281,9 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
     };
     let rules = RuleSet::load(args.rules.as_deref()).context("could not load the rules")?;
     let b = open(&args.bundle)?;
+    if let Some(several) = pipeline::several_bundles(&args.bundle.bundle, &b) {
+        return Err(several.into());
+    }
     let bar = bar(&b, settings);
     let done = pipeline::analyze(
         &b,

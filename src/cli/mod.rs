@@ -6,6 +6,7 @@ pub mod args;
 mod commands;
 mod output;
 mod progress;
+mod scan;
 
 use args::{Time, Window};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -117,6 +118,8 @@ pub enum Command {
     /// Diagnose every failed desktop-flow run in the bundle, cause by cause.
     #[command(after_help = AFTER_HELP)]
     Analyze(commands::AnalyzeArgs),
+    /// Analyse many bundles (an inbox's sub-folders and zips), each on its own, incrementally.
+    Scan(scan::ScanArgs),
     /// List or validate diagnosis rules.
     Rules {
         #[command(subcommand)]

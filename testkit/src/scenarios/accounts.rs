@@ -57,17 +57,19 @@ pub(super) fn s01_credentials_mismatch() -> Scenario {
                 "edit the connection with the current password. Confirmed by the 4625 SubStatus 0xC000006A.",
             ],
         ),
-        build: Box::new(move || build_credentials_mismatch(fail, user, 0x01, false)),
+        build: Box::new(move || build_credentials_mismatch(fail, user, 0x01, 0)),
     }
 }
 
-/// The credentials-mismatch bundle; `large` adds a day of dense noise and big PAD logs.
-fn build_credentials_mismatch(
+/// The credentials-mismatch bundle; `noise` streams (0: none) add a day of dense noise to the
+/// Security log (about 4.8 MB each) and make the PAD logs big.
+pub(super) fn build_credentials_mismatch(
     fail: DateTime<Utc>,
     upn: &str,
     seed: u64,
-    large: bool,
+    noise: u64,
 ) -> Vec<OutFile> {
+    let large = noise > 0;
     let day = fail
         .date_naive()
         .and_hms_opt(0, 0, 0)
@@ -120,7 +122,12 @@ fn build_credentials_mismatch(
     let relogon = fail + mins(85);
     sec.extend(session(&m, &u, relogon, None, 10, admin_ws, true));
     let security = if large {
-        evtx_streamed(sec, large_noise(&m, log_start), collected, 41_250_007)
+        evtx_streamed(
+            sec,
+            large_noise(&m, log_start, noise),
+            collected,
+            41_250_007,
+        )
     } else {
         evtx(sec, 1_204_117)
     };
@@ -172,9 +179,12 @@ fn build_credentials_mismatch(
     files
 }
 
-/// Eighteen noise streams: over 100 000 Security records in a day.
-fn large_noise(m: &Machine, from: DateTime<Utc>) -> Vec<ev::Noise> {
-    (0..18u64)
+/// Noise streams of 13-large-noisy: over 100 000 Security records in a day.
+const LARGE_NOISE: u64 = 18;
+
+/// `n` noise streams over a day, about 5 600 Security records each.
+fn large_noise(m: &Machine, from: DateTime<Utc>, n: u64) -> Vec<ev::Noise> {
+    (0..n)
         .map(|k| ev::noise(m.seed * 1000 + k, from + secs(k as i64 * 7), &m.computer))
         .collect()
 }
@@ -423,6 +433,6 @@ pub(super) fn s13_large_noisy() -> Scenario {
                 "Conclusion: as in 01, credentials mismatch, confirmed. Generated on demand (not committed).",
             ],
         ),
-        build: Box::new(move || build_credentials_mismatch(fail, user, 0x13, true)),
+        build: Box::new(move || build_credentials_mismatch(fail, user, 0x13, LARGE_NOISE)),
     }
 }

@@ -137,6 +137,16 @@ pub fn scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// Scenario 01 (a wrong password) at the scale of a customer upload, for benchmarks: a day of
+/// Security records from `noise_streams` background streams (about 4.8 MB of log each; 4 make a
+/// 20 MB log) around the few that matter, AAD and device-registration logs, `dsregcmd`, and PAD
+/// logs with a heartbeat every few seconds. Its expected analysis is 13-large-noisy's: the
+/// credentials mismatch, confirmed, for `bwilson@contoso.com`.
+pub fn noisy_credentials_mismatch(noise_streams: u64) -> Vec<OutFile> {
+    let fail = t("2025-02-18T13:37:21.506Z");
+    accounts::build_credentials_mismatch(fail, "bwilson@contoso.com", 0x13, noise_streams.max(1))
+}
+
 /// Write one scenario's bundle into `dir` (created if needed): its evidence files with their
 /// dates, `expected.json` and `README.md`. Files already in `dir` that the scenario does not
 /// write are left alone.
