@@ -106,7 +106,7 @@ impl FileKind {
 }
 
 /// Something that went wrong reading a file. Never fatal to the run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Problem {
     /// Stable machine-readable kind: `bad_header`, `bad_chunk`, `bad_record`, `bad_line`,
     /// `decode`, `truncated`, `io`, `limit`, `unrecognised`, ...

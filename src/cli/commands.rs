@@ -51,6 +51,10 @@ pub struct AnalyzeArgs {
     /// Colour in text output.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    /// Text: every finding, citation, context and note, ruled-out causes included, with
+    /// records whole (the default keeps a one-run report to about one screen).
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 pub fn run(command: Command, settings: &Settings) -> Result<u8> {
@@ -262,7 +266,7 @@ fn nothing_unless(code: u8) -> u8 {
 /// `analyze`: the whole job on one bundle (see `pipeline::analyze`), then one report.
 pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
     use padtriage::diagnose::{rules::RuleSet, runs, verdict::Verdict};
-    use padtriage::report::analysis::{self, Style};
+    use padtriage::report::analysis::{self, TextOptions};
     let (before, after) = args.window;
     let hint = runs::RunHint {
         at: args.at,
@@ -296,7 +300,15 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
     let doc = &done.analysis;
     let mut out = Output::stdout(None);
     match args.format {
-        AnalyzeFormat::Text => analysis::text(doc, Style { color }, &mut out)?,
+        AnalyzeFormat::Text => analysis::text(
+            doc,
+            TextOptions {
+                color,
+                verbose: args.verbose,
+                width: terminal_width(),
+            },
+            &mut out,
+        )?,
         AnalyzeFormat::Json => analysis::json(doc, &mut out)?,
         AnalyzeFormat::Markdown => analysis::markdown(doc, &mut out)?,
     }
@@ -323,6 +335,19 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
         return Ok(nothing_unless(code));
     }
     Ok(code)
+}
+
+/// The terminal's width when the report goes to one (100 when it does not say), so that long
+/// records are cut or wrapped there; `None` for a file or pipe, which get every line whole.
+fn terminal_width() -> Option<usize> {
+    let term = console::Term::stdout();
+    if !term.is_term() {
+        return None;
+    }
+    Some(
+        term.size_checked()
+            .map_or(100, |(_, cols)| usize::from(cols)),
+    )
 }
 
 /// The evidence files read, for a message: `Security.evtx (evtx, 178 records), ...`.
