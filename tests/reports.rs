@@ -239,3 +239,119 @@ fn collect_cites(v: &Value, out: &mut Vec<Value>) {
         _ => {}
     }
 }
+
+#[test]
+fn dash_o_writes_the_same_bytes_to_a_file_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = sample("12-multi-run-day");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["analyze", &b],
+        vec!["analyze", &b, "--format", "json"],
+        vec!["analyze", &b, "--format", "markdown"],
+        vec!["timeline", &b, "--format", "csv"],
+        vec!["inventory", &b, "--format", "json"],
+        vec!["rules", "list"],
+    ];
+    for (i, args) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("out-{i}"));
+        // A file already there is replaced, not appended to.
+        std::fs::write(&file, "old").unwrap();
+        let mut with = args.clone();
+        let f = file.to_str().unwrap().to_string();
+        with.extend(["-o", &f]);
+        let o = padtriage(&with);
+        assert_eq!(o.status.code(), Some(0), "{with:?}");
+        assert!(o.stdout.is_empty(), "{with:?} wrote to stdout");
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            padtriage(args).stdout,
+            "{args:?}"
+        );
+    }
+    // Nothing but the outputs: the temporary files were renamed into place.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), cases.len());
+    // A run that fails leaves the file as it was.
+    let file = dir.path().join("out-0");
+    let o = padtriage(&[
+        "analyze",
+        "/nonexistent/bundle",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        padtriage(&["analyze", &b]).stdout
+    );
+    // A folder that does not exist: one line naming the file.
+    let missing = dir.path().join("no/such/dir/report.txt");
+    let o = padtriage(&["analyze", &b, "-o", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("could not write the output") && err.contains("report.txt"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn dash_o_never_writes_inside_a_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("case");
+    std::fs::create_dir_all(bundle.join("PAD")).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/01-credentials-mismatch");
+    for f in ["Security.evtx", "PAD/UIFlowService.log", "error.json"] {
+        std::fs::copy(src.join(f), bundle.join(f)).unwrap();
+    }
+    let before: Vec<_> = std::fs::read_dir(&bundle)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let b = bundle.to_str().unwrap();
+    let inside = [
+        bundle.join("report.txt"),
+        bundle.join("PAD/report.txt"),
+        // Through `..`: still inside.
+        bundle.join("PAD/../report.html"),
+        // The very file read.
+        bundle.join("error.json"),
+    ];
+    for cmd in [&["analyze"][..], &["timeline"], &["inventory"]] {
+        for file in &inside {
+            let mut args = cmd.to_vec();
+            args.extend([b, "-o", file.to_str().unwrap()]);
+            let o = padtriage(&args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains("inside the bundle"), "{err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+    // A file of the bundle given by itself is a bundle too.
+    let log = bundle.join("PAD/UIFlowService.log");
+    let o = padtriage(&[
+        "analyze",
+        log.to_str().unwrap(),
+        "-o",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let after: Vec<_> = std::fs::read_dir(&bundle)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(before, after, "the bundle is unchanged");
+    assert_eq!(
+        std::fs::read(bundle.join("error.json")).unwrap(),
+        std::fs::read(src.join("error.json")).unwrap()
+    );
+    // Beside the bundle is fine.
+    let beside = dir.path().join("report.txt");
+    assert_eq!(
+        padtriage(&["analyze", b, "-o", beside.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+}

@@ -1,7 +1,7 @@
 //! The subcommands: open the bundle, run the stages, hand the result to a renderer.
 
 use super::args::{parse_time, parse_window, Time, Window};
-use super::output::Output;
+use super::output::{Output, OutputArgs};
 use super::progress::Bar;
 use super::{
     exit, AnalyzeFormat, BundleArgs, ColorWhen, Command, FailOn, InventoryFormat, RulesAction,
@@ -13,7 +13,7 @@ use padtriage::bundle::{Bundle, Limits};
 use padtriage::model::{EventFilter, FileKind, FileReport};
 use padtriage::timeline::{self, Pass, ReadOptions};
 use padtriage::{pipeline, report};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -51,6 +51,8 @@ pub struct AnalyzeArgs {
     /// Colour in text output.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Text: every finding, citation, context and note, ruled-out causes included, with
     /// records whole (the default keeps a one-run report to about one screen).
     #[arg(short, long)]
@@ -59,7 +61,11 @@ pub struct AnalyzeArgs {
 
 pub fn run(command: Command, settings: &Settings) -> Result<u8> {
     match command {
-        Command::Inventory { bundle, format } => inventory(&bundle, format, settings),
+        Command::Inventory {
+            bundle,
+            format,
+            out,
+        } => inventory(&bundle, format, &out, settings),
         Command::Timeline {
             bundle,
             from,
@@ -67,6 +73,7 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
             around,
             window,
             format,
+            out,
         } => {
             // clap refuses --from/--to with --around, and --window without it.
             let (from, to) = match around {
@@ -79,7 +86,7 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
                 }
                 None => (from, to),
             };
-            timeline(&bundle, from, to, format, settings)
+            timeline(&bundle, from, to, format, &out, settings)
         }
         Command::Analyze(args) => analyze(args, settings),
         Command::Rules { action } => rules(action),
@@ -174,7 +181,13 @@ fn no_evidence(b: &Bundle, settings: &Settings) {
     ));
 }
 
-fn inventory(paths: &BundleArgs, format: InventoryFormat, settings: &Settings) -> Result<u8> {
+fn inventory(
+    paths: &BundleArgs,
+    format: InventoryFormat,
+    out_args: &OutputArgs,
+    settings: &Settings,
+) -> Result<u8> {
+    out_args.check_outside(&paths.bundle)?;
     let b = open(paths)?;
     let bar = bar(&b, settings);
     // Inventory counts everything and keeps no event.
@@ -183,12 +196,12 @@ fn inventory(paths: &BundleArgs, format: InventoryFormat, settings: &Settings) -
     };
     let tl = timeline::read(&b, &filter, Pass::All, read_options(settings, &bar));
     bar.finish();
-    let mut out = Output::stdout(None);
+    let mut out = Output::open(out_args, None)?;
     match format {
         InventoryFormat::Text => report::inventory::text(&b.root, &tl.files, &mut out)?,
         InventoryFormat::Json => report::inventory::json(&b.root, &tl.files, &mut out)?,
     }
-    out.flush()?;
+    out.finish()?;
     Ok(partial_code(&tl.files))
 }
 
@@ -197,6 +210,7 @@ fn timeline(
     from: Option<Time>,
     to: Option<Time>,
     format: TimelineFormat,
+    out_args: &OutputArgs,
     settings: &Settings,
 ) -> Result<u8> {
     let filter = match (from, to) {
@@ -212,10 +226,11 @@ fn timeline(
             }
         }
     };
+    out_args.check_outside(&paths.bundle)?;
     let b = open(paths)?;
     let bar = bar(&b, settings);
-    // The bar is cleared before the first byte of the timeline reaches stdout.
-    let mut out = std::io::BufWriter::with_capacity(256 << 10, Output::stdout(Some(&bar)));
+    // The bar is cleared before the first byte of the timeline reaches the output.
+    let mut out = std::io::BufWriter::with_capacity(256 << 10, Output::open(out_args, Some(&bar))?);
     let format = format.into();
     report::timeline::header(format, &mut out)?;
     let render =
@@ -229,8 +244,9 @@ fn timeline(
         timeline::SORT_BUDGET,
         &mut out,
     )?;
-    out.flush()?;
-    drop(out);
+    out.into_inner()
+        .map_err(|e| anyhow::Error::new(e.into_error()))?
+        .finish()?;
     bar.finish();
     if !settings.quiet {
         report::problems_to_stderr(&tl.files);
@@ -278,10 +294,9 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
     let color = match args.color {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
-        ColorWhen::Auto => {
-            std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
-        }
+        ColorWhen::Auto => std::env::var_os("NO_COLOR").is_none() && args.out.is_terminal(),
     };
+    args.out.check_outside(&args.bundle.bundle)?;
     let rules = RuleSet::load(args.rules.as_deref()).context("could not load the rules")?;
     let b = open(&args.bundle)?;
     let bar = bar(&b, settings);
@@ -298,21 +313,25 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
     );
     bar.finish();
     let doc = &done.analysis;
-    let mut out = Output::stdout(None);
+    let mut out = Output::open(&args.out, None)?;
     match args.format {
         AnalyzeFormat::Text => analysis::text(
             doc,
             TextOptions {
                 color,
                 verbose: args.verbose,
-                width: terminal_width(),
+                width: if args.out.is_terminal() {
+                    terminal_width()
+                } else {
+                    None
+                },
             },
             &mut out,
         )?,
         AnalyzeFormat::Json => analysis::json(doc, &mut out)?,
         AnalyzeFormat::Markdown => analysis::markdown(doc, &mut out)?,
     }
-    out.flush()?;
+    out.finish()?;
     let failed = match args.fail_on {
         Some(FailOn::Confirmed) => doc.has_verdict_at_least(Verdict::Confirmed),
         Some(FailOn::Likely) => doc.has_verdict_at_least(Verdict::Likely),
@@ -337,17 +356,11 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
     Ok(code)
 }
 
-/// The terminal's width when the report goes to one (100 when it does not say), so that long
-/// records are cut or wrapped there; `None` for a file or pipe, which get every line whole.
+/// The terminal's width (100 when it does not say), so that long records are cut or wrapped
+/// there; a file or pipe gets every line whole.
 fn terminal_width() -> Option<usize> {
-    let term = console::Term::stdout();
-    if !term.is_term() {
-        return None;
-    }
-    Some(
-        term.size_checked()
-            .map_or(100, |(_, cols)| usize::from(cols)),
-    )
+    let cols = console::Term::stdout().size_checked().map(|(_, cols)| cols);
+    Some(cols.map_or(100, usize::from))
 }
 
 /// The evidence files read, for a message: `Security.evtx (evtx, 178 records), ...`.
@@ -370,20 +383,21 @@ fn what_was_read(files: &[FileReport]) -> String {
 }
 
 fn rules(action: RulesAction) -> Result<u8> {
-    let mut out = Output::stdout(None);
     match action {
-        RulesAction::List { rules, format } => {
+        RulesAction::List { rules, format, out } => {
             let set = padtriage::diagnose::rules::RuleSet::load(rules.as_deref())
                 .context("could not load the rules")?;
+            let mut out = Output::open(&out, None)?;
             match format {
                 RulesFormat::Text => report::rules_list(&set, &mut out)?,
                 RulesFormat::Json => report::rules_list_json(&set, &mut out)?,
             }
-            out.flush()?;
+            out.finish()?;
             Ok(exit::OK)
         }
         RulesAction::Check { dir } => match padtriage::diagnose::rules::RuleSet::load(Some(&dir)) {
             Ok(set) => {
+                let mut out = Output::stdout(None);
                 writeln!(
                     out,
                     "{}: {} rule files OK ({} rules in effect with the embedded ones)",

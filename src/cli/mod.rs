@@ -4,11 +4,12 @@
 
 pub mod args;
 mod commands;
-mod output;
+pub mod output;
 mod progress;
 
 use args::{Time, Window};
 use clap::{Parser, Subcommand, ValueEnum};
+use output::OutputArgs;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,6 +87,8 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = InventoryFormat::Text)]
         format: InventoryFormat,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Print the merged timeline of the events padtriage uses, in UTC order.
     #[command(after_help = AFTER_HELP)]
@@ -113,6 +116,8 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = TimelineFormat::Text)]
         format: TimelineFormat,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Diagnose every failed desktop-flow run in the bundle, cause by cause.
     #[command(after_help = AFTER_HELP)]
@@ -156,6 +161,8 @@ pub enum RulesAction {
         /// Output format (json: id, title, kb, priority, origin, evidence_count per rule).
         #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
         format: RulesFormat,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Validate a folder of rule files; errors name the file and line.
     Check {
