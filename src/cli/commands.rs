@@ -330,6 +330,7 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
         )?,
         AnalyzeFormat::Json => analysis::json(doc, &mut out)?,
         AnalyzeFormat::Markdown => analysis::markdown(doc, &mut out)?,
+        AnalyzeFormat::Html => padtriage::report::html::analysis(doc, &mut out)?,
     }
     out.finish()?;
     let failed = match args.fail_on {

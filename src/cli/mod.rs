@@ -207,6 +207,8 @@ pub enum AnalyzeFormat {
     Text,
     Json,
     Markdown,
+    /// One self-contained page (no network needed) with a timeline picture per run.
+    Html,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
