@@ -213,11 +213,20 @@ pub fn draw(r: &RunDiagnosis, marks: &[Mark]) -> Picture {
             }
             last = Some((p.x, p.beyond.clone()));
         }
+        let unit = |n: usize| match (*fam, n) {
+            ("dsregcmd", 1) => "dump",
+            ("dsregcmd", _) => "dumps",
+            (_, 1) => "event",
+            _ => "events",
+        };
         let count = match act {
-            Some(a) if a.context > 0 => {
-                format!("{} in window, {} more out of scope", a.counted, a.context)
-            }
-            Some(a) => format!("{} in window", a.counted),
+            Some(a) if a.context > 0 => format!(
+                "{} {} (+{} out of scope)",
+                a.counted,
+                unit(a.counted),
+                a.context
+            ),
+            Some(a) => format!("{} {}", a.counted, unit(a.counted)),
             None => String::new(),
         };
         lanes.push(Lane {
