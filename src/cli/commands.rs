@@ -3,6 +3,7 @@
 use super::args::{parse_time, parse_window, Time, Window};
 use super::output::{Output, OutputArgs};
 use super::progress::Bar;
+use super::redact::RedactArgs;
 use super::{
     exit, AnalyzeFormat, BundleArgs, ColorWhen, Command, FailOn, InventoryFormat, RulesAction,
     RulesFormat, Settings, TimelineFormat,
@@ -11,10 +12,12 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use padtriage::bundle::{Bundle, Limits};
 use padtriage::model::{EventFilter, FileKind, FileReport};
+use padtriage::report::redact::{Identifiers, LineSyntax, RedactLines, Redactor};
 use padtriage::timeline::{self, Pass, ReadOptions};
 use padtriage::{pipeline, report};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
@@ -53,6 +56,8 @@ pub struct AnalyzeArgs {
     pub color: ColorWhen,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub redact: RedactArgs,
     /// Text: every finding, citation, context and note, ruled-out causes included, with
     /// records whole (the default keeps a one-run report to about one screen).
     #[arg(short, long)]
@@ -65,7 +70,8 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
             bundle,
             format,
             out,
-        } => inventory(&bundle, format, &out, settings),
+            redact,
+        } => inventory(&bundle, format, &out, &redact, settings),
         Command::Timeline {
             bundle,
             from,
@@ -74,6 +80,7 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
             window,
             format,
             out,
+            redact,
         } => {
             // clap refuses --from/--to with --around, and --window without it.
             let (from, to) = match around {
@@ -86,7 +93,7 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
                 }
                 None => (from, to),
             };
-            timeline(&bundle, from, to, format, &out, settings)
+            timeline(&bundle, from, to, format, &out, &redact, settings)
         }
         Command::Analyze(args) => analyze(args, settings),
         Command::Rules { action } => rules(action),
@@ -185,6 +192,7 @@ fn inventory(
     paths: &BundleArgs,
     format: InventoryFormat,
     out_args: &OutputArgs,
+    redact: &RedactArgs,
     settings: &Settings,
 ) -> Result<u8> {
     out_args.check_outside(&paths.bundle)?;
@@ -196,10 +204,23 @@ fn inventory(
     };
     let tl = timeline::read(&b, &filter, Pass::All, read_options(settings, &bar));
     bar.finish();
+    // Redacted: the identifiers come from a second pass, which reads the events this one
+    // skipped.
+    let redactor = if redact.redact {
+        let mut ids = pipeline::identifiers(&b, settings.threads);
+        tl.files.iter().for_each(|f| ids.add_file(f));
+        redact.redactor(&ids)?
+    } else {
+        None
+    };
+    let (root, files) = match &redactor {
+        Some(r) => (r.redact(&b.root).into_owned(), r.files(&tl.files)?),
+        None => (b.root.clone(), tl.files.clone()),
+    };
     let mut out = Output::open(out_args, None)?;
     match format {
-        InventoryFormat::Text => report::inventory::text(&b.root, &tl.files, &mut out)?,
-        InventoryFormat::Json => report::inventory::json(&b.root, &tl.files, &mut out)?,
+        InventoryFormat::Text => report::inventory::text(&root, &files, &mut out)?,
+        InventoryFormat::Json => report::inventory::json(&root, &files, &mut out)?,
     }
     out.finish()?;
     Ok(partial_code(&tl.files))
@@ -211,6 +232,7 @@ fn timeline(
     to: Option<Time>,
     format: TimelineFormat,
     out_args: &OutputArgs,
+    redact: &RedactArgs,
     settings: &Settings,
 ) -> Result<u8> {
     let filter = match (from, to) {
@@ -231,19 +253,51 @@ fn timeline(
     let bar = bar(&b, settings);
     // The bar is cleared before the first byte of the timeline reaches the output.
     let mut out = std::io::BufWriter::with_capacity(256 << 10, Output::open(out_args, Some(&bar))?);
+    let syntax = match format {
+        TimelineFormat::Text => LineSyntax::Text,
+        TimelineFormat::Jsonl => LineSyntax::JsonLines,
+        TimelineFormat::Csv => LineSyntax::Csv { keep_columns: 2 },
+    };
     let format = format.into();
     report::timeline::header(format, &mut out)?;
-    let render =
-        |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| report::timeline::line(format, ev, buf);
-    let tl = timeline::write_sorted(
-        &b,
-        &filter,
-        Pass::All,
-        read_options(settings, &bar),
-        &render,
-        timeline::SORT_BUDGET,
-        &mut out,
-    )?;
+    // Redacted, each event's identifiers are gathered as it is rendered; the lines are
+    // rewritten as they are written, which is after every event was read (they are sorted).
+    let ids = Mutex::new(Identifiers::default());
+    let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
+        if redact.redact {
+            ids.lock().unwrap_or_else(|p| p.into_inner()).add_event(ev);
+        }
+        report::timeline::line(format, ev, buf)
+    };
+    let read = read_options(settings, &bar);
+    let tl = if redact.redact {
+        let key = redact.key()?;
+        let mut lines = RedactLines::new(&mut out, syntax, || {
+            let ids = std::mem::take(&mut *ids.lock().unwrap_or_else(|p| p.into_inner()));
+            Redactor::new(&key, &ids)
+        });
+        let tl = timeline::write_sorted(
+            &b,
+            &filter,
+            Pass::All,
+            read,
+            &render,
+            timeline::SORT_BUDGET,
+            &mut lines,
+        )?;
+        lines.finish()?;
+        tl
+    } else {
+        timeline::write_sorted(
+            &b,
+            &filter,
+            Pass::All,
+            read,
+            &render,
+            timeline::SORT_BUDGET,
+            &mut out,
+        )?
+    };
     out.into_inner()
         .map_err(|e| anyhow::Error::new(e.into_error()))?
         .finish()?;
@@ -309,10 +363,15 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
             hint,
             tz,
             read: read_options(settings, &bar),
+            identifiers: args.redact.redact,
         },
     );
     bar.finish();
-    let doc = &done.analysis;
+    let redacted = match args.redact.redactor(&done.identifiers)? {
+        Some(r) => Some(r.analysis(&done.analysis)?),
+        None => None,
+    };
+    let doc = redacted.as_ref().unwrap_or(&done.analysis);
     let mut out = Output::open(&args.out, None)?;
     match args.format {
         AnalyzeFormat::Text => analysis::text(

@@ -6,10 +6,12 @@ pub mod args;
 mod commands;
 pub mod output;
 mod progress;
+pub mod redact;
 
 use args::{Time, Window};
 use clap::{Parser, Subcommand, ValueEnum};
 use output::OutputArgs;
+use redact::RedactArgs;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,6 +91,8 @@ pub enum Command {
         format: InventoryFormat,
         #[command(flatten)]
         out: OutputArgs,
+        #[command(flatten)]
+        redact: RedactArgs,
     },
     /// Print the merged timeline of the events padtriage uses, in UTC order.
     #[command(after_help = AFTER_HELP)]
@@ -118,6 +122,8 @@ pub enum Command {
         format: TimelineFormat,
         #[command(flatten)]
         out: OutputArgs,
+        #[command(flatten)]
+        redact: RedactArgs,
     },
     /// Diagnose every failed desktop-flow run in the bundle, cause by cause.
     #[command(after_help = AFTER_HELP)]

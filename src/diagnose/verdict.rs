@@ -44,7 +44,7 @@ pub struct Finding {
     pub strength: Strength,
     pub describe: String,
     pub cites: Vec<Cite>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
@@ -68,11 +68,11 @@ pub struct CauseResult {
     pub evidence: Vec<Finding>,
     pub resolution: Vec<String>,
     pub collect: Vec<CollectItem>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Evidence that would have counted but is out of the run's scope (another machine, a
     /// remote logon, an account not shown to be the connection's): shown, never counted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context: Vec<ContextFinding>,
     /// How specific the confirming evidence is: a record of the attempt itself (3), the run's
     /// own detail code (2), a snapshot or other log (1); none (0).

@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod html;
 pub mod inventory;
+pub mod redact;
 pub mod timeline;
 
 use crate::diagnose::rules::RuleSet;

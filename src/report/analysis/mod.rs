@@ -396,7 +396,7 @@ impl Answer {
 
     /// `Run 1: 2025-03-11 14:05:12Z WindowsIdentityIncorrect for jdoe@contoso.com on RPA-VM01:
     /// credentials-mismatch (confirmed). Next: ...`
-    fn line(&self, r: &RunDiagnosis) -> String {
+    pub(crate) fn line(&self, r: &RunDiagnosis) -> String {
         let verdict = match (&self.cause, self.verdict) {
             (Some(c), Some(v)) => format!("{c} ({})", v.as_str()),
             _ if !r.credential_error => "not a credential failure".to_string(),
