@@ -12,12 +12,11 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use padtriage::bundle::{Bundle, Limits};
 use padtriage::model::{EventFilter, FileKind, FileReport};
-use padtriage::report::redact::{Identifiers, LineSyntax, RedactLines, Redactor};
+use padtriage::report::redact::{LineSyntax, RedactLines, Redactor, SharedIdentifiers};
 use padtriage::timeline::{self, Pass, ReadOptions};
 use padtriage::{pipeline, report};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
@@ -262,20 +261,17 @@ fn timeline(
     report::timeline::header(format, &mut out)?;
     // Redacted, each event's identifiers are gathered as it is rendered; the lines are
     // rewritten as they are written, which is after every event was read (they are sorted).
-    let ids = Mutex::new(Identifiers::default());
+    let ids = SharedIdentifiers::default();
     let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
         if redact.redact {
-            ids.lock().unwrap_or_else(|p| p.into_inner()).add_event(ev);
+            ids.add_event(ev);
         }
         report::timeline::line(format, ev, buf)
     };
     let read = read_options(settings, &bar);
     let tl = if redact.redact {
         let key = redact.key()?;
-        let mut lines = RedactLines::new(&mut out, syntax, || {
-            let ids = std::mem::take(&mut *ids.lock().unwrap_or_else(|p| p.into_inner()));
-            Redactor::new(&key, &ids)
-        });
+        let mut lines = RedactLines::new(&mut out, syntax, || Redactor::new(&key, &ids.take()));
         let tl = timeline::write_sorted(
             &b,
             &filter,

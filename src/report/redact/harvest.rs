@@ -9,13 +9,69 @@ use crate::sources::dsregcmd::DsregSnapshot;
 use crate::sources::Event;
 use regex::Regex;
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
 
 /// Identifiers by their lower-case text.
 #[derive(Debug, Clone, Default)]
 pub struct Identifiers {
     known: BTreeMap<String, Class>,
+    /// Field values already looked at, by field name: most events repeat the same accounts
+    /// and machines, and a value seen once need not be parsed again.
+    seen: HashMap<String, HashSet<String>>,
+}
+
+/// [`Identifiers`] gathered from many threads at once: one set per thread (by a hash of its
+/// id), so that threads rarely wait for each other.
+#[derive(Debug)]
+pub struct SharedIdentifiers {
+    shards: Vec<Mutex<Identifiers>>,
+}
+
+impl Default for SharedIdentifiers {
+    fn default() -> Self {
+        SharedIdentifiers {
+            shards: (0..16)
+                .map(|_| Mutex::new(Identifiers::default()))
+                .collect(),
+        }
+    }
+}
+
+impl SharedIdentifiers {
+    pub fn add_event(&self, ev: &Event) {
+        use std::hash::{BuildHasher, RandomState};
+        thread_local! {
+            static SHARD: usize = RandomState::new().hash_one(std::thread::current().id()) as usize;
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let shard = SHARD.with(|s| *s) % self.shards.len();
+        BUF.with(|buf| {
+            let Ok(mut buf) = buf.try_borrow_mut() else {
+                return;
+            };
+            buf.clear();
+            if serde_json::to_writer(&mut *buf, ev).is_ok() {
+                if let Ok(line) = std::str::from_utf8(&buf) {
+                    self.shards[shard]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .add_json(line);
+                }
+            }
+        });
+    }
+
+    /// Everything gathered, in one set.
+    pub fn take(&self) -> Identifiers {
+        let mut all = Identifiers::default();
+        for s in &self.shards {
+            all.merge(std::mem::take(
+                &mut *s.lock().unwrap_or_else(|p| p.into_inner()),
+            ));
+        }
+        all
+    }
 }
 
 /// Accounts quoted in log text: `user 'jdoe@contoso.com'`, `account: CONTOSO\jdoe`.
@@ -54,6 +110,9 @@ impl Identifiers {
     pub fn merge(&mut self, other: Identifiers) {
         for (k, c) in other.known {
             self.known.entry(k).or_insert(c);
+        }
+        for (k, vs) in other.seen {
+            self.seen.entry(k).or_default().extend(vs);
         }
     }
 
@@ -142,9 +201,50 @@ impl Identifiers {
 
     /// Everything an event names, by its fields' names.
     pub fn add_event(&mut self, ev: &Event) {
-        if let Ok(v) = serde_json::to_value(ev) {
-            self.add_value(&v, "");
+        if let Ok(line) = serde_json::to_string(ev) {
+            self.add_json(&line);
         }
+    }
+
+    /// Everything a serialized record (one line of JSON) names, by its fields' names. Accounts
+    /// of a service domain (`NT SERVICE\\UIFlowService`: `"name"` after a `"domain"` of
+    /// `NT SERVICE`) name a service, not a person.
+    fn add_json(&mut self, line: &str) {
+        // Accounts are `{"name", "domain", "sid"}`: names wait for the domain beside them.
+        let mut accounts: Vec<(bool, String)> = Vec::new();
+        super::lines::json_strings(line, |key, _, _, value| match key {
+            "name" => accounts.push((true, value.to_string())),
+            "domain" => accounts.push((false, value.to_string())),
+            _ => {
+                if self.first_time(key, value) {
+                    self.add_field(key, value);
+                }
+            }
+        });
+        for (i, (is_name, value)) in accounts.iter().enumerate() {
+            // An account is written name first: its domain is the next entry.
+            let service = accounts
+                .get(i + 1)
+                .is_some_and(|(n, d)| !n && is_service_domain(d));
+            if *is_name && service {
+                continue;
+            }
+            let key = if *is_name { "name" } else { "domain" };
+            if self.first_time(key, value) {
+                self.add_field(key, value);
+            }
+        }
+    }
+
+    /// Whether a field's value is new (and remember it).
+    fn first_time(&mut self, key: &str, value: &str) -> bool {
+        if self.seen.get(key).is_some_and(|s| s.contains(value)) {
+            return false;
+        }
+        self.seen
+            .entry(key.to_string())
+            .or_default()
+            .insert(value.to_string())
     }
 
     /// Everything a dsregcmd dump names.
@@ -239,6 +339,13 @@ mod tests {
             ("rpa-vm01", Class::Host),
             ("rpa-vm06", Class::Host),
         ];
+        // A service's account names a service; a person's beside it is kept.
+        let mut svc = Identifiers::default();
+        svc.add_json(
+            r#"{"subject":{"name":"UIFlowService","domain":"NT SERVICE","sid":"S-1-5-80-1-2-3"},"target":{"name":"jdoe","domain":"AzureAD"},"ip_address":"10.1.2.3"}"#,
+        );
+        let names: Vec<&String> = svc.iter().map(|(k, _)| k).collect();
+        assert_eq!(names, ["10.1.2.3", "jdoe"]);
         assert_eq!(
             got,
             want.iter()

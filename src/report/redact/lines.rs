@@ -81,33 +81,38 @@ impl<'a, W: Write> RedactLines<'a, W> {
         };
         self.inner.write_all(out.as_bytes())
     }
+}
 
-    /// Where the first complete record in `pending` ends (after its newline), if any.
-    fn record_end(&self) -> Option<usize> {
-        match self.syntax {
-            LineSyntax::Csv { .. } => {
-                let mut quoted = false;
-                for (i, b) in self.pending.iter().enumerate() {
-                    match b {
-                        b'"' => quoted = !quoted,
-                        b'\n' if !quoted => return Some(i + 1),
-                        _ => {}
-                    }
+/// Where the first complete record of `bytes` ends (after its newline), if it holds one.
+fn record_end(syntax: LineSyntax, bytes: &[u8]) -> Option<usize> {
+    match syntax {
+        LineSyntax::Csv { .. } => {
+            let mut quoted = false;
+            for (i, b) in bytes.iter().enumerate() {
+                match b {
+                    b'"' => quoted = !quoted,
+                    b'\n' if !quoted => return Some(i + 1),
+                    _ => {}
                 }
-                None
             }
-            _ => self.pending.iter().position(|b| *b == b'\n').map(|i| i + 1),
+            None
         }
+        _ => bytes.iter().position(|b| *b == b'\n').map(|i| i + 1),
     }
 }
 
 impl<W: Write> Write for RedactLines<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.pending.extend_from_slice(buf);
-        while let Some(end) = self.record_end() {
-            let rec: Vec<u8> = self.pending.drain(..end).collect();
-            self.record(&rec)?;
+        // Every complete record, then what is left moved to the front once.
+        let pending = std::mem::take(&mut self.pending);
+        let mut start = 0;
+        while let Some(len) = record_end(self.syntax, &pending[start..]) {
+            self.record(&pending[start..start + len])?;
+            start += len;
         }
+        self.pending = pending;
+        self.pending.drain(..start);
         Ok(buf.len())
     }
 
@@ -117,13 +122,12 @@ impl<W: Write> Write for RedactLines<'_, W> {
     }
 }
 
-/// A JSON line with its string values redacted (keys and padtriage's fields kept); strings
-/// that do not change keep their bytes.
-fn json_line<'s>(r: &Redactor, line: &'s str) -> Cow<'s, str> {
+/// Every string value of one line of JSON, with the key it is under (the last key seen: an
+/// array's items are under its key) and where its token starts and ends (quotes included).
+/// Keys themselves are not values. A string without escapes is not copied.
+pub(super) fn json_strings(line: &str, mut f: impl FnMut(&str, usize, usize, &str)) {
     let b = line.as_bytes();
-    let mut out = String::new();
-    let mut copied = 0;
-    let mut key: Option<String> = None;
+    let mut key = String::new();
     let mut i = 0;
     while i < b.len() {
         if b[i] != b'"' {
@@ -131,34 +135,58 @@ fn json_line<'s>(r: &Redactor, line: &'s str) -> Cow<'s, str> {
             continue;
         }
         let start = i;
+        let mut escaped = false;
         i += 1;
         while i < b.len() && b[i] != b'"' {
-            i += if b[i] == b'\\' { 2 } else { 1 };
+            if b[i] == b'\\' {
+                escaped = true;
+                i += 2;
+            } else {
+                i += 1;
+            }
         }
         let end = (i + 1).min(b.len());
         i = end;
         let (Some(token), Some(rest)) = (line.get(start..end), line.get(end..)) else {
             continue;
         };
-        let Ok(value) = serde_json::from_str::<String>(token) else {
-            continue;
+        let value: Cow<str> = if escaped {
+            match serde_json::from_str::<String>(token) {
+                Ok(v) => Cow::Owned(v),
+                Err(_) => continue,
+            }
+        } else {
+            match token.get(1..token.len().saturating_sub(1)) {
+                Some(v) if token.len() >= 2 => Cow::Borrowed(v),
+                _ => continue,
+            }
         };
         if rest.trim_start().starts_with(':') {
-            key = Some(value);
+            key.clear();
+            key.push_str(&value);
             continue;
         }
-        if key.as_deref().is_some_and(|k| JSON_KEEP.contains(&k)) {
-            continue;
-        }
-        if let Cow::Owned(red) = r.redact(&value) {
-            let Ok(quoted) = serde_json::to_string(&red) else {
-                continue;
-            };
-            out.push_str(&line[copied..start]);
-            out.push_str(&quoted);
-            copied = end;
-        }
+        f(&key, start, end, &value);
     }
+}
+
+/// A JSON line with its string values redacted (keys and padtriage's fields kept); strings
+/// that do not change keep their bytes.
+fn json_line<'s>(r: &Redactor, line: &'s str) -> Cow<'s, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    json_strings(line, |key, start, end, value| {
+        if JSON_KEEP.contains(&key) {
+            return;
+        }
+        if let Cow::Owned(red) = r.redact(value) {
+            if let Ok(quoted) = serde_json::to_string(&red) {
+                out.push_str(&line[copied..start]);
+                out.push_str(&quoted);
+                copied = end;
+            }
+        }
+    });
     if copied == 0 {
         return Cow::Borrowed(line);
     }
@@ -169,39 +197,65 @@ fn json_line<'s>(r: &Redactor, line: &'s str) -> Cow<'s, str> {
 /// A CSV record with its fields redacted, but the first `keep` columns; written back as the
 /// timeline writes CSV (quoted only where needed). Unchanged records keep their bytes.
 fn csv_record<'s>(r: &Redactor, rec: &'s str, keep: usize) -> Cow<'s, str> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(rec.as_bytes());
-    let Some(Ok(fields)) = reader.records().next() else {
-        return r.redact(rec);
-    };
+    let body = rec.strip_suffix('\n').unwrap_or(rec);
+    let fields = csv_fields(body);
     let mut changed = false;
-    let out: Vec<String> = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            if i < keep {
-                return f.to_string();
-            }
-            match r.redact(f) {
-                Cow::Owned(red) => {
-                    changed = true;
-                    red
-                }
-                Cow::Borrowed(same) => same.to_string(),
-            }
-        })
-        .collect();
+    let mut out = String::with_capacity(rec.len() + 32);
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let value = if i < keep {
+            Cow::Borrowed(f.as_str())
+        } else {
+            r.redact(f)
+        };
+        changed |= matches!(value, Cow::Owned(_));
+        if value.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&value.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&value);
+        }
+    }
     if !changed {
         return Cow::Borrowed(rec);
     }
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    if w.write_record(&out).is_err() {
-        return r.redact(rec);
+    if body.len() < rec.len() {
+        out.push('\n');
     }
-    match w.into_inner() {
-        Ok(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(_) => r.redact(rec),
+    Cow::Owned(out)
+}
+
+/// The fields of one CSV record (RFC 4180: `,` between fields, `"` around a field holding
+/// `,`, `"` or a line break, `""` for a quote inside).
+fn csv_fields(rec: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut at_start = true;
+    let mut chars = rec.chars().peekable();
+    while let Some(c) = chars.next() {
+        if at_start && c == '"' {
+            quoted = true;
+            at_start = false;
+            continue;
+        }
+        at_start = false;
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (false, ',') => {
+                fields.push(std::mem::take(&mut cur));
+                at_start = true;
+            }
+            _ => cur.push(c),
+        }
     }
+    fields.push(cur);
+    fields
 }

@@ -21,7 +21,7 @@
 mod harvest;
 mod lines;
 
-pub use harvest::Identifiers;
+pub use harvest::{Identifiers, SharedIdentifiers};
 pub use lines::{LineSyntax, RedactLines};
 
 use crate::model::FileReport;
@@ -214,6 +214,51 @@ fn scanner() -> &'static Regex {
     })
 }
 
+/// What a scanner match is, by the alternative that can produce it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Sid,
+    Guid,
+    Account,
+    Upn,
+    Ipv4,
+    Ipv6,
+    Word,
+}
+
+fn shape(text: &str) -> Shape {
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if text.contains('\\') {
+        return Shape::Account;
+    }
+    if text.contains('@') {
+        return Shape::Upn;
+    }
+    if text.contains(':') {
+        return Shape::Ipv6;
+    }
+    if let Some(rest) = text.get(..4).filter(|p| p.eq_ignore_ascii_case("s-1-")) {
+        let _ = rest;
+        if text[4..].split('-').all(digits) {
+            return Shape::Sid;
+        }
+    }
+    let inner = text.trim_matches(|c| c == '{' || c == '}');
+    if inner.len() == 36
+        && inner.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+    {
+        return Shape::Guid;
+    }
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() == 4 && parts.iter().all(|p| digits(p) && p.len() <= 3) {
+        return Shape::Ipv4;
+    }
+    Shape::Word
+}
+
 /// Replaces identifiers with keyed pseudonyms.
 pub struct Redactor {
     /// HMAC-SHA256 keyed, ready to be cloned for each identifier.
@@ -301,8 +346,9 @@ impl Redactor {
         }
         let mut at = 0;
         let re = scanner();
-        while let Some(caps) = re.captures_at(s, at) {
-            let Some(m) = caps.get(0) else { break };
+        // The scanner finds where a candidate is (its fast path has no capture groups); what
+        // it is follows from its shape, as only one alternative can produce each shape.
+        while let Some(m) = re.find_at(s, at) {
             if m.end() <= at {
                 break;
             }
@@ -314,41 +360,44 @@ impl Redactor {
             let after = s[m.end()..].chars().next();
             let text = m.as_str();
             let mut out = Vec::new();
-            if caps.name("sid").is_some() {
-                if !is_well_known_sid(text) {
-                    out.push((0, text.len(), self.pseudonym(Class::Sid, text)));
-                }
-            } else if caps.name("guid").is_some() {
-                let inner = text.trim_matches(|c| c == '{' || c == '}');
-                if inner.bytes().any(|b| b != b'0' && b != b'-') {
-                    let off = text.find(inner).unwrap_or(0);
-                    out.push((off, off + inner.len(), self.pseudonym(Class::Guid, inner)));
-                }
-            } else if caps.name("account").is_some() {
-                // The word before, when it is a path's (`Power Automate\Logs`).
-                let prev = s[..m.start()].trim_end_matches(' ');
-                let prev = prev.rsplit(' ').next().unwrap_or_default();
-                let path_before = before == Some(' ')
-                    && prev.contains(['\\', '/'])
-                    && !prev.ends_with([',', ';']);
-                self.account(text, before, after, path_before, &mut out);
-            } else if caps.name("upn").is_some() {
-                self.upn(text, 0, &mut out);
-            } else if caps.name("ipv4").is_some() || caps.name("ipv6").is_some() {
-                let bare = text.split('%').next().unwrap_or(text);
-                // An address stands alone: not `Error::F` in `Error::Foo`.
-                let alone = !before.is_some_and(|c| c.is_alphanumeric() || c == ':')
-                    && !after.is_some_and(|c| c.is_alphanumeric() || c == ':');
-                if let (true, Ok(ip)) = (alone, bare.parse::<std::net::IpAddr>()) {
-                    if !is_well_known_ip(&ip) {
-                        out.push((0, text.len(), self.pseudonym(Class::Ip, bare)));
+            match shape(text) {
+                Shape::Sid => {
+                    if !is_well_known_sid(text) {
+                        out.push((0, text.len(), self.pseudonym(Class::Sid, text)));
                     }
-                } else if caps.name("ipv4").is_some() {
-                    // Not an address (a version number 2.52.300.1): maybe names, though.
-                    self.words(text, 0, &mut out);
                 }
-            } else {
-                self.words(text, 0, &mut out);
+                Shape::Guid => {
+                    let inner = text.trim_matches(|c| c == '{' || c == '}');
+                    if inner.bytes().any(|b| b != b'0' && b != b'-') {
+                        let off = text.find(inner).unwrap_or(0);
+                        out.push((off, off + inner.len(), self.pseudonym(Class::Guid, inner)));
+                    }
+                }
+                Shape::Account => {
+                    // The word before, when it is a path's (`Power Automate\Logs`).
+                    let prev = s[..m.start()].trim_end_matches(' ');
+                    let prev = prev.rsplit(' ').next().unwrap_or_default();
+                    let path_before = before == Some(' ')
+                        && prev.contains(['\\', '/'])
+                        && !prev.ends_with([',', ';']);
+                    self.account(text, before, after, path_before, &mut out);
+                }
+                Shape::Upn => self.upn(text, 0, &mut out),
+                shape @ (Shape::Ipv4 | Shape::Ipv6) => {
+                    let bare = text.split('%').next().unwrap_or(text);
+                    // An address stands alone: not `Error::F` in `Error::Foo`.
+                    let alone = !before.is_some_and(|c| c.is_alphanumeric() || c == ':')
+                        && !after.is_some_and(|c| c.is_alphanumeric() || c == ':');
+                    if let (true, Ok(ip)) = (alone, bare.parse::<std::net::IpAddr>()) {
+                        if !is_well_known_ip(&ip) {
+                            out.push((0, text.len(), self.pseudonym(Class::Ip, bare)));
+                        }
+                    } else if shape == Shape::Ipv4 {
+                        // Not an address (a version number 2.52.300.1): maybe names, though.
+                        self.words(text, 0, &mut out);
+                    }
+                }
+                Shape::Word => self.words(text, 0, &mut out),
             }
             spans.extend(
                 out.into_iter()
