@@ -56,7 +56,9 @@ pub struct Account {
 /// What a file was recognised as: one of the formats in the sources' registry
 /// (`sources::registry`), or a container / non-evidence kind. A new format needs a variant here
 /// and its line in the registry; a test checks that every format variant is registered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     Evtx,
@@ -106,7 +108,7 @@ impl FileKind {
 }
 
 /// Something that went wrong reading a file. Never fatal to the run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Problem {
     /// Stable machine-readable kind: `bad_header`, `bad_chunk`, `bad_record`, `bad_line`,
     /// `decode`, `truncated`, `io`, `limit`, `unrecognised`, ...
@@ -127,7 +129,7 @@ impl Problem {
 }
 
 /// Per-file outcome, shown by `inventory` and carried into every report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FileReport {
     pub path: String,
     pub kind: FileKind,

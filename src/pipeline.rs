@@ -1,11 +1,13 @@
 //! The whole job on one bundle as library calls, for the command line and for batch scans:
 //! [`open`] a bundle (the bundle walk with the sources' classifier), [`analyze`] it (read the
-//! run records, find the runs, read the event logs around them, judge every cause).
+//! run records, find the runs, read the event logs around them, judge every cause), and find
+//! the [`identifiers`] its evidence holds, for redaction.
 
 use crate::bundle::{self, Bundle, BundleError, Limits};
 use crate::diagnose::{self, rules::RuleSet, runs, zones};
 use crate::model::{EventFilter, FileReport};
 use crate::report::analysis::Analysis;
+use crate::report::redact::Identifiers;
 use crate::sources::detect;
 use crate::timeline::{self, Pass, ReadOptions};
 use chrono::Duration;
@@ -28,6 +30,8 @@ pub struct AnalyzeOptions<'a> {
     pub tz: Option<crate::time::Zone>,
     /// Threads, and the progress count both passes add to (one display for the command).
     pub read: ReadOptions<'a>,
+    /// Gather the identifiers the evidence read holds, for `--redact` ([`Analyzed`]).
+    pub identifiers: bool,
 }
 
 impl Default for AnalyzeOptions<'_> {
@@ -38,14 +42,18 @@ impl Default for AnalyzeOptions<'_> {
             hint: runs::RunHint::default(),
             tz: None,
             read: ReadOptions::default(),
+            identifiers: false,
         }
     }
 }
 
-/// What `analyze` found: the analysis document every report renders, and the file reports.
+/// What `analyze` found: the analysis document every report renders, the file reports, and,
+/// when asked, the identifiers the evidence read holds (everything a report of it can quote),
+/// for `--redact`.
 pub struct Analyzed {
     pub analysis: Analysis,
     pub files: Vec<FileReport>,
+    pub identifiers: Identifiers,
 }
 
 /// Analyse one bundle: read the small text sources first to find the runs, then the event logs
@@ -103,9 +111,18 @@ pub fn analyze_until(
     tl.time_notes = zones::settle(&mut tl, opts.tz);
     let found = runs::find_runs(&tl, &opts.hint);
     let diagnoses = diagnose::diagnose(&tl, &found, rules, opts.before, opts.after);
+    let mut identifiers = Identifiers::default();
+    if opts.identifiers {
+        tl.events.iter().for_each(|e| identifiers.add_event(e));
+        tl.snapshots
+            .iter()
+            .for_each(|s| identifiers.add_snapshot(s));
+        tl.files.iter().for_each(|f| identifiers.add_file(f));
+    }
     Ok(Analyzed {
         analysis: Analysis::new(bundle.root.clone(), diagnoses, &tl.files),
         files: tl.files,
+        identifiers,
     })
 }
 
@@ -173,4 +190,37 @@ pub fn several_bundles(paths: &[PathBuf], bundle: &Bundle) -> Option<SeveralBund
         count: looks.len(),
         names,
     })
+}
+
+/// Every identifier the bundle's evidence holds, all of it read (for `inventory --redact`,
+/// whose own pass keeps no event): the inputs in parallel, events handed over in batches and
+/// dropped once looked at.
+pub fn identifiers(bundle: &Bundle, threads: usize) -> Identifiers {
+    use rayon::prelude::*;
+    struct Harvest(std::sync::Mutex<Identifiers>);
+    impl crate::sources::EventSink for Harvest {
+        fn take(&self, _batch: u64, events: Vec<crate::sources::Event>) {
+            let mut found = Identifiers::default();
+            events.iter().for_each(|e| found.add_event(e));
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .merge(found);
+        }
+    }
+    let parts: Vec<Identifiers> = bundle
+        .inputs
+        .par_iter()
+        .map(|input| {
+            let sink = Harvest(std::sync::Mutex::new(Identifiers::default()));
+            let parsed = timeline::read_input_to(input, &EventFilter::all(), threads, &sink);
+            let mut ids = sink.0.into_inner().unwrap_or_else(|p| p.into_inner());
+            parsed.snapshots.iter().for_each(|s| ids.add_snapshot(s));
+            ids.add_file(&parsed.report);
+            ids
+        })
+        .collect();
+    let mut all = Identifiers::default();
+    parts.into_iter().for_each(|p| all.merge(p));
+    all
 }

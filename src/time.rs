@@ -12,7 +12,9 @@ use serde::Serialize;
 pub type Time = DateTime<Utc>;
 
 /// Where a UTC time came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeBasis {
     /// The format stores UTC (EVTX FILETIME), or the text says UTC (`Z`, ` UTC`).

@@ -132,7 +132,11 @@ fn analyze_text_and_markdown_carry_the_verdict_and_fix() {
     let b = bundle.to_str().unwrap();
     let text = padtriage(&["analyze", b]);
     let s = stdout(&text);
-    assert!(s.contains("Most probable cause"), "{s}");
+    // The answer first: the cause, its verdict and the first step of its fix.
+    assert!(
+        s.contains(": logon-right-missing (confirmed). Next: "),
+        "{s}"
+    );
     assert!(s.contains("logon-right-missing"));
     assert!(s.contains("Allow log on through Remote Desktop Services"));
     assert!(!s.contains("\x1b["), "NO_COLOR is respected");

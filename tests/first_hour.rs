@@ -248,7 +248,9 @@ fn help_describes_every_argument_and_shows_exit_codes_and_formats() {
         "{timeline}"
     );
     assert!(
-        timeline.contains("--format <FORMAT>    Output format"),
+        timeline
+            .lines()
+            .any(|l| l.contains("--format <FORMAT>") && l.contains("Output format")),
         "{timeline}"
     );
     let check = stdout(&run(&["rules", "check", "--help"]));

@@ -1,8 +1,9 @@
 //! The subcommands: open the bundle, run the stages, hand the result to a renderer.
 
 use super::args::{parse_time, parse_window, Time, Window};
-use super::output::Output;
+use super::output::{Output, OutputArgs};
 use super::progress::Bar;
+use super::redact::RedactArgs;
 use super::{
     exit, AnalyzeFormat, BundleArgs, ColorWhen, Command, FailOn, InventoryFormat, RulesAction,
     RulesFormat, Settings, TimelineFormat,
@@ -11,9 +12,10 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use padtriage::bundle::{Bundle, Limits};
 use padtriage::model::{EventFilter, FileKind, FileReport};
+use padtriage::report::redact::{LineSyntax, RedactLines, Redactor, SharedIdentifiers};
 use padtriage::timeline::{self, Pass, ReadOptions};
 use padtriage::{pipeline, report};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -51,11 +53,24 @@ pub struct AnalyzeArgs {
     /// Colour in text output.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub redact: RedactArgs,
+    /// Text: every finding, citation, context and note, ruled-out causes included, with
+    /// records whole (the default keeps a one-run report to about one screen).
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 pub fn run(command: Command, settings: &Settings) -> Result<u8> {
     match command {
-        Command::Inventory { bundle, format } => inventory(&bundle, format, settings),
+        Command::Inventory {
+            bundle,
+            format,
+            out,
+            redact,
+        } => inventory(&bundle, format, &out, &redact, settings),
         Command::Timeline {
             bundle,
             from,
@@ -63,6 +78,8 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
             around,
             window,
             format,
+            out,
+            redact,
         } => {
             // clap refuses --from/--to with --around, and --window without it.
             let (from, to) = match around {
@@ -75,7 +92,7 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
                 }
                 None => (from, to),
             };
-            timeline(&bundle, from, to, format, settings)
+            timeline(&bundle, from, to, format, &out, &redact, settings)
         }
         Command::Analyze(args) => analyze(args, settings),
         Command::Scan(args) => super::scan::run(args, settings),
@@ -171,7 +188,14 @@ fn no_evidence(b: &Bundle, settings: &Settings) {
     ));
 }
 
-fn inventory(paths: &BundleArgs, format: InventoryFormat, settings: &Settings) -> Result<u8> {
+fn inventory(
+    paths: &BundleArgs,
+    format: InventoryFormat,
+    out_args: &OutputArgs,
+    redact: &RedactArgs,
+    settings: &Settings,
+) -> Result<u8> {
+    out_args.check_outside(&paths.bundle)?;
     let b = open(paths)?;
     let bar = bar(&b, settings);
     // Inventory counts everything and keeps no event.
@@ -180,12 +204,25 @@ fn inventory(paths: &BundleArgs, format: InventoryFormat, settings: &Settings) -
     };
     let tl = timeline::read(&b, &filter, Pass::All, read_options(settings, &bar));
     bar.finish();
-    let mut out = Output::stdout(None);
+    // Redacted: the identifiers come from a second pass, which reads the events this one
+    // skipped.
+    let redactor = if redact.redact {
+        let mut ids = pipeline::identifiers(&b, settings.threads);
+        tl.files.iter().for_each(|f| ids.add_file(f));
+        redact.redactor(&ids)?
+    } else {
+        None
+    };
+    let (root, files) = match &redactor {
+        Some(r) => (r.redact(&b.root).into_owned(), r.files(&tl.files)?),
+        None => (b.root.clone(), tl.files.clone()),
+    };
+    let mut out = Output::open(out_args, None)?;
     match format {
-        InventoryFormat::Text => report::inventory::text(&b.root, &tl.files, &mut out)?,
-        InventoryFormat::Json => report::inventory::json(&b.root, &tl.files, &mut out)?,
+        InventoryFormat::Text => report::inventory::text(&root, &files, &mut out)?,
+        InventoryFormat::Json => report::inventory::json(&root, &files, &mut out)?,
     }
-    out.flush()?;
+    out.finish()?;
     Ok(partial_code(&tl.files))
 }
 
@@ -194,6 +231,8 @@ fn timeline(
     from: Option<Time>,
     to: Option<Time>,
     format: TimelineFormat,
+    out_args: &OutputArgs,
+    redact: &RedactArgs,
     settings: &Settings,
 ) -> Result<u8> {
     let filter = match (from, to) {
@@ -209,25 +248,56 @@ fn timeline(
             }
         }
     };
+    out_args.check_outside(&paths.bundle)?;
     let b = open(paths)?;
     let bar = bar(&b, settings);
-    // The bar is cleared before the first byte of the timeline reaches stdout.
-    let mut out = std::io::BufWriter::with_capacity(256 << 10, Output::stdout(Some(&bar)));
+    // The bar is cleared before the first byte of the timeline reaches the output.
+    let mut out = std::io::BufWriter::with_capacity(256 << 10, Output::open(out_args, Some(&bar))?);
+    let syntax = match format {
+        TimelineFormat::Text => LineSyntax::Text,
+        TimelineFormat::Jsonl => LineSyntax::JsonLines,
+        TimelineFormat::Csv => LineSyntax::Csv { keep_columns: 2 },
+    };
     let format = format.into();
     report::timeline::header(format, &mut out)?;
-    let render =
-        |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| report::timeline::line(format, ev, buf);
-    let tl = timeline::write_sorted(
-        &b,
-        &filter,
-        Pass::All,
-        read_options(settings, &bar),
-        &render,
-        timeline::SORT_BUDGET,
-        &mut out,
-    )?;
-    out.flush()?;
-    drop(out);
+    // Redacted, each event's identifiers are gathered as it is rendered; the lines are
+    // rewritten as they are written, which is after every event was read (they are sorted).
+    let ids = SharedIdentifiers::default();
+    let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
+        if redact.redact {
+            ids.add_event(ev);
+        }
+        report::timeline::line(format, ev, buf)
+    };
+    let read = read_options(settings, &bar);
+    let tl = if redact.redact {
+        let key = redact.key()?;
+        let mut lines = RedactLines::new(&mut out, syntax, || Redactor::new(&key, &ids.take()));
+        let tl = timeline::write_sorted(
+            &b,
+            &filter,
+            Pass::All,
+            read,
+            &render,
+            timeline::SORT_BUDGET,
+            &mut lines,
+        )?;
+        lines.finish()?;
+        tl
+    } else {
+        timeline::write_sorted(
+            &b,
+            &filter,
+            Pass::All,
+            read,
+            &render,
+            timeline::SORT_BUDGET,
+            &mut out,
+        )?
+    };
+    out.into_inner()
+        .map_err(|e| anyhow::Error::new(e.into_error()))?
+        .finish()?;
     bar.finish();
     if !settings.quiet {
         report::problems_to_stderr(&tl.files);
@@ -263,7 +333,7 @@ fn nothing_unless(code: u8) -> u8 {
 /// `analyze`: the whole job on one bundle (see `pipeline::analyze`), then one report.
 pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
     use padtriage::diagnose::{rules::RuleSet, runs, verdict::Verdict};
-    use padtriage::report::analysis::{self, Style};
+    use padtriage::report::analysis::{self, TextOptions};
     let (before, after) = args.window;
     let hint = runs::RunHint {
         at: args.at,
@@ -275,10 +345,9 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
     let color = match args.color {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
-        ColorWhen::Auto => {
-            std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
-        }
+        ColorWhen::Auto => std::env::var_os("NO_COLOR").is_none() && args.out.is_terminal(),
     };
+    args.out.check_outside(&args.bundle.bundle)?;
     let rules = RuleSet::load(args.rules.as_deref()).context("could not load the rules")?;
     let b = open(&args.bundle)?;
     if let Some(several) = pipeline::several_bundles(&args.bundle.bundle, &b) {
@@ -294,17 +363,35 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
             hint,
             tz,
             read: read_options(settings, &bar),
+            identifiers: args.redact.redact,
         },
     );
     bar.finish();
-    let doc = &done.analysis;
-    let mut out = Output::stdout(None);
+    let redacted = match args.redact.redactor(&done.identifiers)? {
+        Some(r) => Some(r.analysis(&done.analysis)?),
+        None => None,
+    };
+    let doc = redacted.as_ref().unwrap_or(&done.analysis);
+    let mut out = Output::open(&args.out, None)?;
     match args.format {
-        AnalyzeFormat::Text => analysis::text(doc, Style { color }, &mut out)?,
+        AnalyzeFormat::Text => analysis::text(
+            doc,
+            TextOptions {
+                color,
+                verbose: args.verbose,
+                width: if args.out.is_terminal() {
+                    terminal_width()
+                } else {
+                    None
+                },
+            },
+            &mut out,
+        )?,
         AnalyzeFormat::Json => analysis::json(doc, &mut out)?,
         AnalyzeFormat::Markdown => analysis::markdown(doc, &mut out)?,
+        AnalyzeFormat::Html => padtriage::report::html::analysis(doc, &mut out)?,
     }
-    out.flush()?;
+    out.finish()?;
     let failed = match args.fail_on {
         Some(FailOn::Confirmed) => doc.has_verdict_at_least(Verdict::Confirmed),
         Some(FailOn::Likely) => doc.has_verdict_at_least(Verdict::Likely),
@@ -329,6 +416,13 @@ pub fn analyze(args: AnalyzeArgs, settings: &Settings) -> Result<u8> {
     Ok(code)
 }
 
+/// The terminal's width (100 when it does not say), so that long records are cut or wrapped
+/// there; a file or pipe gets every line whole.
+fn terminal_width() -> Option<usize> {
+    let cols = console::Term::stdout().size_checked().map(|(_, cols)| cols);
+    Some(cols.map_or(100, usize::from))
+}
+
 /// The evidence files read, for a message: `Security.evtx (evtx, 178 records), ...`.
 fn what_was_read(files: &[FileReport]) -> String {
     const SHOWN: usize = 4;
@@ -349,20 +443,21 @@ fn what_was_read(files: &[FileReport]) -> String {
 }
 
 fn rules(action: RulesAction) -> Result<u8> {
-    let mut out = Output::stdout(None);
     match action {
-        RulesAction::List { rules, format } => {
+        RulesAction::List { rules, format, out } => {
             let set = padtriage::diagnose::rules::RuleSet::load(rules.as_deref())
                 .context("could not load the rules")?;
+            let mut out = Output::open(&out, None)?;
             match format {
                 RulesFormat::Text => report::rules_list(&set, &mut out)?,
                 RulesFormat::Json => report::rules_list_json(&set, &mut out)?,
             }
-            out.flush()?;
+            out.finish()?;
             Ok(exit::OK)
         }
         RulesAction::Check { dir } => match padtriage::diagnose::rules::RuleSet::load(Some(&dir)) {
             Ok(set) => {
+                let mut out = Output::stdout(None);
                 writeln!(
                     out,
                     "{}: {} rule files OK ({} rules in effect with the embedded ones)",

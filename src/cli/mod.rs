@@ -4,12 +4,15 @@
 
 pub mod args;
 mod commands;
-mod output;
+pub mod output;
 mod progress;
+pub mod redact;
 mod scan;
 
 use args::{Time, Window};
 use clap::{Parser, Subcommand, ValueEnum};
+use output::OutputArgs;
+use redact::RedactArgs;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +90,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = InventoryFormat::Text)]
         format: InventoryFormat,
+        #[command(flatten)]
+        out: OutputArgs,
+        #[command(flatten)]
+        redact: RedactArgs,
     },
     /// Print the merged timeline of the events padtriage uses, in UTC order.
     #[command(after_help = AFTER_HELP)]
@@ -114,6 +121,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = TimelineFormat::Text)]
         format: TimelineFormat,
+        #[command(flatten)]
+        out: OutputArgs,
+        #[command(flatten)]
+        redact: RedactArgs,
     },
     /// Diagnose every failed desktop-flow run in the bundle, cause by cause.
     #[command(after_help = AFTER_HELP)]
@@ -159,6 +170,8 @@ pub enum RulesAction {
         /// Output format (json: id, title, kb, priority, origin, evidence_count per rule).
         #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
         format: RulesFormat,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Validate a folder of rule files; errors name the file and line.
     Check {
@@ -203,6 +216,8 @@ pub enum AnalyzeFormat {
     Text,
     Json,
     Markdown,
+    /// One self-contained page (no network needed) with a timeline picture per run.
+    Html,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

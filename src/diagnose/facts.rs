@@ -11,10 +11,10 @@ pub use crate::model::{Field, Fields};
 use crate::model::{Loc, Time};
 use crate::sources::dsregcmd::DsregSnapshot;
 use crate::sources::{registry, Event};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A pointer to the evidence behind a finding: file, record/line, time, and what it says.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cite {
     pub file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -26,6 +26,10 @@ pub struct Cite {
     pub time: Option<Time>,
     pub kind: String,
     pub text: String,
+    /// The record's id within the analysis (`r1-3`: run 1, third record cited), the same
+    /// wherever the record is cited; set by the report, which links citations by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 impl Cite {
@@ -43,6 +47,7 @@ impl Cite {
             time: Some(ev.time),
             kind: ev.kind(),
             text: ev.summary(),
+            id: None,
         }
     }
 
@@ -177,6 +182,7 @@ pub fn from_run(run: &Run) -> Fact {
             time: Some(run.time),
             kind: "run".into(),
             text: format!("run given with --at {}", run.time.to_rfc3339()),
+            id: None,
         }),
         standing: Standing::Current,
     };
@@ -238,6 +244,7 @@ pub fn from_snapshot(s: &DsregSnapshot, run: &Run, standing: Standing) -> Fact {
             time: s.taken_at,
             kind: "dsregcmd".into(),
             text: String::new(),
+            id: None,
         },
         standing,
     };

@@ -26,17 +26,19 @@ use facts::{Cite, Fact};
 use rules::RuleSet;
 use runs::Run;
 use scope::{Admit, Machines, RunScope};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use snapshots::Standing;
 use verdict::{CauseResult, Context, Verdict};
 
 /// Version of the JSON output (`schema/analysis.schema.json`). Bump the major on breaking change.
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.2";
 
 /// How far from a run's time a failed logon may be to be the same attempt as the run's.
 const SAME_ATTEMPT_SECS: i64 = 120;
 
-#[derive(Debug, Clone, Serialize)]
+/// One run's diagnosis. Serialized into `analyze --format json` (`runs[]`); read back when a
+/// report is redacted (see `report::redact`), so every field deserializes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunDiagnosis {
     pub time: Time,
     pub time_is_estimate: bool,
@@ -44,13 +46,13 @@ pub struct RunDiagnosis {
     /// time without zone read as UTC), `file_date` (an estimate).
     pub time_basis: TimeBasis,
     pub error_code: String,
-    pub error_meaning: Option<&'static str>,
+    pub error_meaning: Option<String>,
     pub ntstatus: Vec<String>,
     /// False when the run failed with an error padtriage's causes are not about.
     pub credential_error: bool,
     pub user: Option<String>,
     pub user_aliases: Vec<String>,
-    pub user_basis: &'static str,
+    pub user_basis: String,
     pub user_note: Option<String>,
     /// The machine the run failed on, as the evidence names it (or the id a run record gives).
     pub machine: Option<String>,
@@ -65,9 +67,91 @@ pub struct RunDiagnosis {
     /// Where evidence about the same attempt disagreed, and which decided.
     pub conflicts: Vec<String>,
     pub causes: Vec<CauseResult>,
+    /// The events of the run's window, family by family, cited or not: what a picture of the
+    /// minutes around the failure draws (schema 1.2).
+    pub activity: Vec<Activity>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+/// Most event times kept per family and scope in [`Activity`]: enough to draw, small in JSON.
+pub const MAX_ACTIVITY_TIMES: usize = 200;
+
+/// The events of one evidence family in a run's window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Activity {
+    /// The family: the prefix of its events' kinds (`security` in `security.4625`).
+    pub family: String,
+    /// Events in the run's scope (counted), and out of it (shown as context only).
+    pub counted: usize,
+    pub context: usize,
+    /// Their times, at most [`MAX_ACTIVITY_TIMES`] of each, evenly thinned when there are more.
+    pub times: Vec<Time>,
+    pub context_times: Vec<Time>,
+}
+
+impl Activity {
+    fn new(family: &str) -> Self {
+        Activity {
+            family: family.to_string(),
+            counted: 0,
+            context: 0,
+            times: Vec::new(),
+            context_times: Vec::new(),
+        }
+    }
+}
+
+/// Every family's activity in the window, the dumps that speak for the run as `dsregcmd`.
+fn activity(events: &[(&Event, bool)], snapshots: &[Option<Time>]) -> Vec<Activity> {
+    let mut out: Vec<Activity> = Vec::new();
+    let mut all: Vec<(String, Time, bool)> = events
+        .iter()
+        .map(|(e, counted)| {
+            let kind = e.kind();
+            let family = kind.split('.').next().unwrap_or(&kind).to_string();
+            (family, e.time, *counted)
+        })
+        .collect();
+    all.extend(
+        snapshots
+            .iter()
+            .flatten()
+            .map(|t| ("dsregcmd".to_string(), *t, true)),
+    );
+    for (family, time, counted) in all {
+        let i = match out.iter().position(|a| a.family == family) {
+            Some(i) => i,
+            None => {
+                out.push(Activity::new(&family));
+                out.len() - 1
+            }
+        };
+        let a = &mut out[i];
+        if counted {
+            a.counted += 1;
+            a.times.push(time);
+        } else {
+            a.context += 1;
+            a.context_times.push(time);
+        }
+    }
+    for a in &mut out {
+        thin(&mut a.times);
+        thin(&mut a.context_times);
+    }
+    out
+}
+
+/// Keep at most [`MAX_ACTIVITY_TIMES`], evenly spread, first and last included.
+fn thin(times: &mut Vec<Time>) {
+    let n = times.len();
+    if n <= MAX_ACTIVITY_TIMES {
+        return;
+    }
+    let keep = MAX_ACTIVITY_TIMES;
+    *times = (0..keep).map(|i| times[i * (n - 1) / (keep - 1)]).collect();
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct WindowSpan {
     pub from: Time,
     pub to: Time,
@@ -150,10 +234,17 @@ fn diagnose_run(
     // Evidence in the window: counted when in the run's scope, else context.
     let mut counted: Vec<&Event> = Vec::new();
     let mut outside: Vec<(Fact, String)> = Vec::new();
+    let mut seen: Vec<(&Event, bool)> = Vec::new();
     for ev in window(&tl.events, from, to) {
         match scope.admit(ev, machines) {
-            Admit::Counted => counted.push(ev),
-            Admit::Context(why) => outside.push((facts::from_event(ev), why)),
+            Admit::Counted => {
+                counted.push(ev);
+                seen.push((ev, true));
+            }
+            Admit::Context(why) => {
+                outside.push((facts::from_event(ev), why));
+                seen.push((ev, false));
+            }
         }
     }
     let mut refined = run.clone();
@@ -163,6 +254,7 @@ fn diagnose_run(
 
     // The dumps that speak for the run.
     let (chosen, unused) = snapshots::choose(run, &tl.snapshots, &scope, machines);
+    let dump_times: Vec<Option<Time>> = chosen.iter().map(|(s, _)| s.taken_at).collect();
     for (s, standing) in chosen {
         match &standing {
             Standing::Current => {}
@@ -291,7 +383,7 @@ fn diagnose_run(
         error_meaning: codes::PAD_RUN_ERRORS
             .iter()
             .find(|(n, _)| *n == run.error_code)
-            .map(|(_, m)| *m),
+            .map(|(_, m)| m.to_string()),
         ntstatus: run
             .ntstatus
             .iter()
@@ -317,7 +409,7 @@ fn diagnose_run(
                 names
             })
             .unwrap_or_default(),
-        user_basis: run.user_basis.as_str(),
+        user_basis: run.user_basis.as_str().to_string(),
         user_note: run.user_note.clone(),
         machine: run
             .host
@@ -333,6 +425,7 @@ fn diagnose_run(
         notes,
         conflicts,
         causes,
+        activity: activity(&seen, &dump_times),
     }
 }
 

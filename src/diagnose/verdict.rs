@@ -16,9 +16,9 @@ use super::snapshots::Standing;
 use crate::identity::{Form, Match};
 use crate::model::Time;
 use crate::sources::registry;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     RuledOut,
@@ -39,25 +39,25 @@ impl Verdict {
 }
 
 /// One evidence item of a rule that held, with the records behind it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     pub strength: Strength,
     pub describe: String,
     pub cites: Vec<Cite>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CollectItem {
-    pub source: &'static str,
+    pub source: String,
     pub command: String,
     pub why: String,
     /// True when the bundle has no evidence of this kind at all.
     pub missing: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CauseResult {
     pub cause: String,
     pub title: String,
@@ -68,11 +68,11 @@ pub struct CauseResult {
     pub evidence: Vec<Finding>,
     pub resolution: Vec<String>,
     pub collect: Vec<CollectItem>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Evidence that would have counted but is out of the run's scope (another machine, a
     /// remote logon, an account not shown to be the connection's): shown, never counted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context: Vec<ContextFinding>,
     /// How specific the confirming evidence is: a record of the attempt itself (3), the run's
     /// own detail code (2), a snapshot or other log (1); none (0).
@@ -81,7 +81,7 @@ pub struct CauseResult {
 }
 
 /// Evidence matching a rule item that does not count for the run, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContextFinding {
     pub describe: String,
     pub why: String,
@@ -461,7 +461,7 @@ fn collect_items(items: &[Collect], cov: &Coverage) -> Vec<CollectItem> {
     let mut out: Vec<CollectItem> = items
         .iter()
         .map(|c| CollectItem {
-            source: c.source.as_str(),
+            source: c.source.as_str().to_string(),
             command: c.command.clone(),
             why: c.why.clone(),
             missing: !cov.present.contains(&c.source),

@@ -1,8 +1,11 @@
 //! Rendering: inventory, timeline and analysis results as text for people, JSON/CSV for
-//! machines, and Markdown for tickets. Knows nothing of how results were computed.
+//! machines, Markdown for tickets and HTML to hand on. Knows nothing of how results were
+//! computed.
 
 pub mod analysis;
+pub mod html;
 pub mod inventory;
+pub mod redact;
 pub mod timeline;
 
 use crate::diagnose::rules::RuleSet;
