@@ -153,50 +153,75 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // Eight bytes at a time where none needs escaping (most text never does).
+    // Runs between the bytes to escape are copied whole.
+    let mut start = 0;
+    loop {
+        let i = next_to_escape(bytes, start);
+        out.extend_from_slice(&bytes[start..i]);
+        match bytes.get(i) {
+            Some(b) => escape(out, *b),
+            None => break,
+        }
+        start = i + 1;
+    }
+    out.push(b'"');
+}
+
+/// The position of the first byte at or after `from` that a JSON string escapes (a quote, a
+/// backslash, a control), or `b.len()`. Eight bytes at a time: in each word the lowest flagged
+/// byte is exact (a borrow only carries upwards, from a byte that is flagged itself).
+fn next_to_escape(b: &[u8], mut from: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
-    let plain = |w: &[u8]| {
-        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
-        !(control
-            || zero_byte(x ^ (ONES * u64::from(b'"')))
-            || zero_byte(x ^ (ONES * u64::from(b'\\'))))
-    };
-    let (mut i, mut start) = (0, 0);
-    while i < bytes.len() {
-        if let Some(w) = bytes.get(i..i + 8) {
-            if plain(w) {
-                i += 8;
-                continue;
-            }
-        }
-        let b = bytes[i];
-        i += 1;
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i - 1]);
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
-            }
-        }
-        start = i;
+    fn flags(x: u64) -> u64 {
+        let zero = |y: u64| y.wrapping_sub(ONES) & !y & HIGH;
+        (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+            | zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    let word = |w: &[u8]| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+    while let Some(w) = b.get(from..from + 8) {
+        let m = flags(word(w));
+        if m != 0 {
+            return from + (m.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    match b.len().checked_sub(8) {
+        // The last eight bytes, those before `from` (checked already, maybe escaped) made plain.
+        Some(last) if from < b.len() => {
+            let seen = 8 * (from - last) as u32;
+            let keep = u64::MAX << seen;
+            let m = flags((word(&b[last..]) & keep) | ((ONES * u64::from(b'a')) & !keep));
+            if m == 0 {
+                b.len()
+            } else {
+                last + (m.trailing_zeros() / 8) as usize
+            }
+        }
+        _ => b[from.min(b.len())..]
+            .iter()
+            .position(|c| *c < 0x20 || *c == b'"' || *c == b'\\')
+            .map_or(b.len(), |i| from + i),
+    }
+}
+
+fn escape(out: &mut Vec<u8>, b: u8) {
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        }
+    }
 }
 
 fn json_u64(out: &mut Vec<u8>, v: u64) {
@@ -406,6 +431,34 @@ mod tests {
             assert_eq!(
                 String::from_utf8(got).unwrap(),
                 String::from_utf8(want).unwrap() + "\n"
+            );
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_escapes_them() {
+        // Every byte to escape at every position of strings around the word size, next to
+        // each other and to multi-byte characters.
+        let mut texts = vec![String::new(), "\u{e9}\u{1F600}\u{7f}".to_string()];
+        for len in 0..20 {
+            for at in 0..len {
+                for c in ['"', '\\', '\n', '\u{1}', '\u{1f}', ' ', '#', '\u{e9}'] {
+                    let mut s: String = (0..len).map(|i| char::from(b'a' + i as u8)).collect();
+                    s.replace_range(at..at + 1, &c.to_string());
+                    texts.push(s.clone());
+                    s.push('"');
+                    s.insert(0, '\\');
+                    texts.push(s);
+                }
+            }
+        }
+        for s in texts {
+            let mut got = Vec::new();
+            json_str(&mut got, &s);
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                serde_json::to_string(&s).unwrap(),
+                "{s:?}"
             );
         }
     }
