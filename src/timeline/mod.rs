@@ -1,9 +1,10 @@
 //! The timeline stage: reads a bundle's inputs in parallel through their sources (`read`) and
 //! puts every kept event in UTC order, by time, then file, then position: in memory ([`read`],
-//! for `analyze`, which keeps only the minutes around each run), or rendered line by line as the
-//! events are read and sorted in bounded memory ([`write_sorted`], for `timeline`; see the
-//! `sorted` module).
+//! for `analyze`, which keeps only the minutes around each run), or held in a compact form as
+//! the events are read, sorted in bounded memory and rendered line by line as they are written
+//! ([`write_sorted`], for `timeline`; see the `compact` and `sorted` modules).
 
+mod compact;
 mod progress;
 mod read;
 mod sorted;
@@ -75,14 +76,17 @@ pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions
 /// Renders one event as one output line, newline included, appended to the buffer.
 pub type RenderLine<'a> = &'a (dyn Fn(&Event, &mut Vec<u8>) + Sync);
 
-/// Memory for rendered lines before `write_sorted` sorts them on disk.
-pub const SORT_BUDGET: usize = 16 << 20;
+/// Memory for held entries before `write_sorted` sorts them on disk. A Security event takes
+/// about 85 bytes (its sort key, its fields, its share of its chunk's texts), so some 450,000
+/// (a 600 MB Security log of logons) are sorted in memory.
+pub const SORT_BUDGET: usize = 40 << 20;
 
 /// Read the inputs a pass selects and write every kept event to `out`, rendered by `render`,
 /// in timeline order (time, then file, then position), in bounded memory whatever the bundle's
-/// size: events are rendered by the thread that read them, as they are read, and their lines
-/// sorted by [`sorted::LineSorter`] (on disk past `budget` bytes). The returned timeline has the
-/// file reports and snapshots, and no events.
+/// size: events are held in a compact form as they are read ([`compact`]: Security events as
+/// their fields, others rendered by the thread that read them), sorted by
+/// [`sorted::LineSorter`] (on disk past `budget` bytes), and rendered as they are written. The
+/// returned timeline has the file reports and snapshots, and no events.
 pub fn write_sorted(
     bundle: &Bundle,
     filter: &EventFilter,
@@ -103,11 +107,21 @@ pub fn write_sorted(
         }
         rank[*i] = r;
     }
-    let sorter = sorted::LineSorter::new(budget);
+    let files: Vec<std::sync::Arc<str>> = bundle
+        .inputs
+        .iter()
+        .map(|i| std::sync::Arc::from(i.path.as_str()))
+        .collect();
+    let entries = compact::Entries {
+        files: &files,
+        render,
+    };
+    let sorter = sorted::LineSorter::new(budget, &entries);
     let parsed = read_pass(bundle, pass, opts, |i, input| {
         let sink = LineSink {
             input: u32::try_from(i).unwrap_or(u32::MAX),
             file: rank[i],
+            path: &input.path,
             render,
             sorter: &sorter,
         };
@@ -117,23 +131,32 @@ pub fn write_sorted(
     Ok(assemble(bundle, pass, parsed))
 }
 
-/// Renders a file's batches of events into lines for the sorter.
+/// Puts a file's batches of events in compact form for the sorter.
 struct LineSink<'a> {
     input: u32,
     file: u32,
+    /// The input's display path, every event's file.
+    path: &'a str,
     render: RenderLine<'a>,
-    sorter: &'a sorted::LineSorter,
+    sorter: &'a sorted::LineSorter<'a>,
 }
 
 impl sources::EventSink for LineSink<'_> {
     fn take(&self, batch: u64, events: Vec<Event>) {
         let mut b = sorted::Batch {
-            bytes: self.sorter.buffer(),
+            input: self.input,
+            number: batch,
+            // A Security event takes about 25 bytes.
+            bytes: Vec::with_capacity(events.len() * 32),
             lines: Vec::with_capacity(events.len()),
+            texts: Vec::new(),
         };
-        b.bytes.reserve(events.len() * 640);
+        let mut texts = compact::Texts::default();
         for (idx, ev) in events.iter().enumerate() {
-            (self.render)(ev, &mut b.bytes);
+            if !compact::encode(ev, self.path, &mut b.bytes, &mut texts) {
+                b.bytes.push(compact::LINE);
+                (self.render)(ev, &mut b.bytes);
+            }
             let (loc_kind, loc) = match ev.source.loc {
                 Loc::Record(n) => (0, n),
                 Loc::Line(n) => (1, n),
@@ -153,6 +176,10 @@ impl sources::EventSink for LineSink<'_> {
                 .push((key, u32::try_from(b.bytes.len()).unwrap_or(u32::MAX)));
         }
         drop(events);
+        // Held until the end: only what is used (shrinking in place copies nothing).
+        b.bytes.shrink_to_fit();
+        b.texts = texts.list;
+        b.texts.shrink_to_fit();
         self.sorter.push(b);
     }
 }
