@@ -99,20 +99,27 @@ impl TextCache {
 }
 
 /// A parsed template instance: its template map (an index into the walk's [`Templates`]), its
-/// values (a range of the walk's value buffer) and its nested fragments (by the index of the
-/// substitution that holds them). Indices rather than references, so a record costs no
-/// allocation and no reference count.
+/// values (a range of the walk's value buffer), the index of the substitution that holds it in
+/// its parent, and its nested fragments: the first, each linking to the next (indices in the
+/// walk's node buffer). Indices rather than references, so a record costs no allocation and no
+/// reference count.
 struct Node {
     map: usize,
     values: std::ops::Range<usize>,
-    children: Vec<(u16, Node)>,
+    index: u16,
+    first: usize,
+    next: usize,
 }
+
+/// No node.
+const NONE: usize = usize::MAX;
 
 /// A parsed record's nodes resolved against the walk's templates and values.
 #[derive(Clone, Copy)]
 struct View<'a, 'c> {
     maps: &'a [Rc<TemplateMap>],
     values: &'a [(u8, &'c [u8])],
+    nodes: &'a [Node],
 }
 
 impl<'a, 'c> View<'a, 'c> {
@@ -124,13 +131,15 @@ impl<'a, 'c> View<'a, 'c> {
         &self.values[n.values.clone()]
     }
 
+    /// The nested fragments of `n`.
+    fn children(&self, n: &Node) -> impl Iterator<Item = &'a Node> + 'a {
+        let nodes = self.nodes;
+        std::iter::successors(nodes.get(n.first), move |c| nodes.get(c.next))
+    }
+
     /// How many EventData/UserData pairs the instance and its fragments can hold.
     fn data_len(&self, n: &Node) -> usize {
-        self.map(n).data.len()
-            + n.children
-                .iter()
-                .map(|(_, c)| self.data_len(c))
-                .sum::<usize>()
+        self.map(n).data.len() + self.children(n).map(|c| self.data_len(c)).sum::<usize>()
     }
 }
 
@@ -140,46 +149,70 @@ const MAX_NESTING: usize = 4;
 /// Parse and check an instance the way the crate would build it: every value of a known type
 /// and a consistent size, every nested fragment a template instance whose definition the walker
 /// understands. `None` for anything else (the chunk then goes through the crate).
-/// `bytes` is the instance's BinXML (a slice of `chunk`); its values go to `values`.
+/// `bytes` is the instance's BinXML (a slice of `chunk`), held by substitution `index` of its
+/// parent; its values go to `values`, its nodes to `nodes`, its own last. Returns that node's
+/// index.
+#[allow(clippy::too_many_arguments)]
 fn node<'c>(
     chunk: &'c [u8],
     bytes: &'c [u8],
     values: &mut Vec<(u8, &'c [u8])>,
+    nodes: &mut Vec<Node>,
+    index: u16,
     prefix: &[String],
     templates: &mut Templates,
     shared: &SharedTemplates,
     depth: usize,
-) -> Option<Node> {
+) -> Option<usize> {
     let start = values.len();
     let def_offset = parse_instance(chunk, bytes, values)?;
     let end = values.len();
     let map = templates::template(templates, shared, chunk, def_offset, prefix)?;
-    let mut children = Vec::new();
+    let (mut first, mut last) = (NONE, NONE);
     for at in start..end {
         let (ty, b) = values[at];
-        if ty == 0x21 {
-            if depth >= MAX_NESTING {
+        if ty != 0x21 {
+            if !plausible_value(ty, b) {
                 return None;
             }
-            let index = u16::try_from(at - start).ok()?;
-            // Where the fragment sits decides how its elements read; elsewhere it is only checked.
-            // (The walk's own copy of the path: the map's is shared between threads, and
-            // counting references to it from every record would have them contend for it.)
-            let path = templates.paths[map]
-                .iter()
-                .find(|(i, _)| *i == index)
-                .map_or_else(|| Rc::clone(&templates.unplaced), |(_, p)| Rc::clone(p));
-            let child = node(chunk, b, values, &path, templates, shared, depth + 1)?;
-            children.push((index, child));
-        } else if !plausible_value(ty, b) {
+            continue;
+        }
+        if depth >= MAX_NESTING {
             return None;
         }
+        let index = u16::try_from(at - start).ok()?;
+        // Where the fragment sits decides how its elements read; elsewhere it is only checked.
+        // (The walk's own copy of the path: the map's is shared between threads, and counting
+        // references to it from every record would have them contend for it.)
+        let path = templates.paths[map]
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map_or_else(|| Rc::clone(&templates.unplaced), |(_, p)| Rc::clone(p));
+        let child = node(
+            chunk,
+            b,
+            values,
+            nodes,
+            index,
+            &path,
+            templates,
+            shared,
+            depth + 1,
+        )?;
+        match nodes.get_mut(last) {
+            Some(prev) => prev.next = child,
+            None => first = child,
+        }
+        last = child;
     }
-    Some(Node {
+    nodes.push(Node {
         map,
         values: start..end,
-        children,
-    })
+        index,
+        first,
+        next: NONE,
+    });
+    Some(nodes.len() - 1)
 }
 
 /// Whether the crate reads a value of this type and size without error, as it is.
@@ -346,7 +379,7 @@ fn collect_data<'x>(view: View<'x, 'x>, node: &Node, out: &mut Vec<(Cow<'x, str>
         }
     }
     for op in &map.opaque {
-        if let Some((_, child)) = node.children.iter().find(|(i, _)| *i == op.index) {
+        if let Some(child) = view.children(node).find(|c| c.index == op.index) {
             collect_data(view, child, out);
         }
     }
@@ -362,8 +395,8 @@ struct Walk<'w> {
     computer: TextCache,
     /// The generation of `computer` last noted in the chunk's outcome.
     computer_noted: u64,
-    /// Whether padtriage reads any record of the current channel (by channel generation).
-    channel_used: Option<(u64, bool)>,
+    /// The family of the current channel, if padtriage reads it (by channel generation).
+    channel_family: Option<(u64, Option<we::Family>)>,
     /// The channel generation last noted in the chunk's channel list.
     channel_noted: u64,
     /// Oldest and newest record time, as FILETIME.
@@ -402,12 +435,13 @@ fn walk_chunk_with(
         provider: TextCache::default(),
         computer: TextCache::default(),
         computer_noted: u64::MAX,
-        channel_used: None,
+        channel_family: None,
         channel_noted: 0,
         first: u64::MAX,
         last: 0,
     };
     let mut values = Vec::with_capacity(64);
+    let mut nodes = Vec::with_capacity(4);
     let live_end = (header.free_space_offset as usize).min(data.len());
     let mut offset = CHUNK_HEADER_SIZE;
     while offset < live_end {
@@ -438,8 +472,19 @@ fn walk_chunk_with(
         }
         let stream = data.get(offset + 24..offset + size - 4)?;
         values.clear();
-        let node = node(data, stream, &mut values, &[], &mut w.templates, shared, 0)?;
-        w.record(&mut out, id, ft, &node, &values);
+        nodes.clear();
+        let root = node(
+            data,
+            stream,
+            &mut values,
+            &mut nodes,
+            0,
+            &[],
+            &mut w.templates,
+            shared,
+            0,
+        )?;
+        w.record(&mut out, id, ft, root, &nodes, &values);
         if id == header.last_event_record_id {
             break;
         }
@@ -459,7 +504,8 @@ impl Walk<'_> {
         out: &mut ChunkOutcome,
         id: u64,
         ft: u64,
-        node: &Node,
+        root: usize,
+        nodes: &[Node],
         all_values: &[(u8, &[u8])],
     ) {
         out.records += 1;
@@ -468,7 +514,9 @@ impl Walk<'_> {
         let view = View {
             maps: &self.templates.maps,
             values: all_values,
+            nodes,
         };
+        let node = &nodes[root];
         let map = view.map(node);
         let values = view.values(node);
         let present = self
@@ -489,33 +537,34 @@ impl Walk<'_> {
             out.ignored += 1;
             return;
         };
-        let used = match self.channel_used {
-            Some((seen, used)) if seen == generation => used,
+        let channel_family = match self.channel_family {
+            Some((seen, family)) if seen == generation => family,
             _ => {
-                let used = we::channel_used(channel);
-                self.channel_used = Some((generation, used));
-                used
+                let family = super::super::registry::family_of_channel(channel);
+                self.channel_family = Some((generation, family));
+                family
             }
         };
-        if !used {
+        let Some(channel_family) = channel_family else {
             out.ignored += 1;
             return;
-        }
+        };
         let Some(event_id) = resolve(&map.event_id, values).and_then(|v| v.as_u32()) else {
             out.ignored += 1;
             return;
         };
         // Only some channels' selection looks at the provider (System: the Service Control
         // Manager).
-        let provider = if super::super::registry::channel_needs_provider(channel) {
+        let provider = if channel_family.by_provider() {
             self.provider.get(resolve(&map.provider, values).as_ref())
         } else {
             None
         };
-        let Some(family) = we::select(channel, provider, event_id) else {
+        if !channel_family.select(provider, event_id) {
             out.ignored += 1;
             return;
-        };
+        }
+        let family = channel_family;
         out.see_kind(family, event_id);
         // The machine of every record read (a log names one, or a few after a rename), decoded
         // once whenever it changes; it scopes evidence to the run's machine.
@@ -595,11 +644,15 @@ fn parse_instance<'a>(
     }
     let count = c.u32()? as usize;
     let descriptors = c.bytes(count.checked_mul(4)?)?;
-    values.reserve(count);
-    for d in descriptors.chunks_exact(4) {
-        let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
-        values.push((d[2], c.bytes(size)?));
-    }
+    let size = |d: &[u8]| usize::from(u16::from_le_bytes([d[0], d[1]]));
+    // All the values' bytes first, so each is sliced with no check that can fail.
+    let body = c.bytes(descriptors.chunks_exact(4).map(size).sum())?;
+    let mut at = 0;
+    values.extend(descriptors.chunks_exact(4).map(|d| {
+        let from = at;
+        at += size(d);
+        (d[2], body.get(from..at).unwrap_or_default())
+    }));
     // What follows must be the end: more tokens would be content the walker does not see.
     if c.pos < end && c.u8()? != 0x00 {
         return None;
