@@ -92,15 +92,12 @@ pub fn run(command: Command, threads: usize, progress: bool) -> Result<u8> {
             let mut out = std::io::BufWriter::with_capacity(256 << 10, std::io::stdout().lock());
             let format = format.into();
             report::timeline::header(format, &mut out)?;
-            let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
-                report::timeline::line(format, ev, buf)
-            };
             let tl = timeline::write_sorted(
                 &b,
                 &filter,
                 Pass::All,
                 opts,
-                &render,
+                &report::timeline::Lines(format),
                 timeline::SORT_BUDGET,
                 &mut out,
             )?;

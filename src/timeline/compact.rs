@@ -12,9 +12,10 @@
 //! its input's: they are not stored again.
 
 use super::sorted::{Codec, Key};
-use crate::model::{Account, Loc, SourceRef, Text, TimeBasis};
+use super::Head;
+use crate::model::{Account, Loc, Text, TimeBasis};
 use crate::sources::security::SecurityEvent;
-use crate::sources::{Event, EventData};
+use crate::sources::{Event, EventData, PooledSecurity};
 use std::io;
 use std::sync::Arc;
 
@@ -31,8 +32,9 @@ const STATUS: u8 = 2;
 const SUB_STATUS: u8 = 4;
 const COMPUTER_IS_MACHINE: u8 = 8;
 
-/// The texts of a Security event, in the order they are stored (the computer only when it is
-/// not the machine).
+/// The texts of a Security event, in the order they are stored: the machine, the computer (only
+/// when it is not the machine), the subject's and target's name, domain and SID, then the other
+/// texts in declaration order.
 const TEXTS: usize = 15;
 
 /// The texts a batch's entries refer to, each once: found again by a hash of their bytes, or,
@@ -48,6 +50,14 @@ pub struct Texts {
 }
 
 impl Texts {
+    /// The texts of a pooled batch, for its other events to share.
+    pub fn with_list(list: Vec<Text>) -> Self {
+        Texts {
+            list,
+            ..Texts::default()
+        }
+    }
+
     /// The number + 1 of `t` (added if new), or `None` when a batch holds too many texts.
     fn number(&mut self, place: usize, t: &str) -> Option<u32> {
         let last = self.previous[place];
@@ -59,7 +69,7 @@ impl Texts {
         {
             return Some(last);
         }
-        if self.slots.len() < 2 * (self.list.len() + 1) {
+        if self.hashes.len() < self.list.len() || self.slots.len() < 2 * (self.list.len() + 1) {
             self.grow();
         }
         let h = hash(t.as_bytes());
@@ -90,6 +100,10 @@ impl Texts {
     }
 
     fn grow(&mut self) {
+        // Texts given with the list are hashed when first needed.
+        let have = self.hashes.len();
+        self.hashes
+            .extend(self.list[have..].iter().map(|t| hash(t.as_bytes())));
         let size = (4 * (self.list.len() + 1)).next_power_of_two().max(64);
         self.slots = vec![0; size];
         for (n, h) in self.hashes.iter().enumerate() {
@@ -128,39 +142,62 @@ pub fn encode(ev: &Event, file: &str, out: &mut Vec<u8>, texts: &mut Texts) -> b
         return false;
     }
     let start = out.len();
+    let fits = security(ev.time_basis, ev.machine.as_ref(), s, out, |place, t| {
+        texts.number(place, t)
+    });
+    if !fits {
+        // A batch with more texts than numbers reach: this event carries its own.
+        out.truncate(start);
+        out.push(SECURITY_INLINE);
+        let flags = head(ev.time_basis, ev.machine.as_ref(), s, out);
+        each_text(ev.machine.as_ref(), s, flags, |_, t| {
+            put_text(out, t.map(Text::as_str))
+        });
+    }
+    true
+}
+
+/// Append a pooled Security event (its texts already numbered in its batch's texts) in compact
+/// form.
+pub fn encode_pooled(s: &PooledSecurity, out: &mut Vec<u8>) {
+    security(TimeBasis::Utc, s.machine.as_ref(), &s.data, out, |_, n| {
+        n.checked_add(1)
+    });
+}
+
+/// Append a SECURITY entry, each text as the number + 1 `number` gives it (by its place);
+/// `false` if a text has none.
+fn security<T: PartialEq>(
+    basis: TimeBasis,
+    machine: Option<&T>,
+    s: &SecurityEvent<T>,
+    out: &mut Vec<u8>,
+    mut number: impl FnMut(usize, &T) -> Option<u32>,
+) -> bool {
     out.push(SECURITY);
-    let flags = head(ev, s, out);
-    let mut numbers = [0u32; TEXTS];
-    let mut count = 0;
+    let flags = head(basis, machine, s, out);
     let mut ok = true;
-    each_text(ev, s, flags, |t| {
+    each_text(machine, s, flags, |place, t| {
         let n = match t {
-            Some(t) => texts.number(count, t).unwrap_or_else(|| {
+            Some(t) => number(place, t).unwrap_or_else(|| {
                 ok = false;
                 0
             }),
             None => 0,
         };
-        numbers[count] = n;
-        count += 1;
+        put_number(out, n);
     });
-    if ok {
-        for n in &numbers[..count] {
-            put_number(out, *n);
-        }
-        return true;
-    }
-    // A batch with more texts than numbers reach: this event carries its own.
-    out.truncate(start);
-    out.push(SECURITY_INLINE);
-    let flags = head(ev, s, out);
-    each_text(ev, s, flags, |t| put_text(out, t));
-    true
+    ok
 }
 
 /// The head of `s`: time basis, event id, flags, numbers; returns the flags.
-fn head(ev: &Event, s: &SecurityEvent, out: &mut Vec<u8>) -> u8 {
-    let same = s.computer.is_some() && s.computer == ev.machine;
+fn head<T: PartialEq>(
+    basis: TimeBasis,
+    machine: Option<&T>,
+    s: &SecurityEvent<T>,
+    out: &mut Vec<u8>,
+) -> u8 {
+    let same = s.computer.is_some() && s.computer.as_ref() == machine;
     let flags = [
         (s.logon_type.is_some(), LOGON_TYPE),
         (s.status.is_some(), STATUS),
@@ -169,7 +206,7 @@ fn head(ev: &Event, s: &SecurityEvent, out: &mut Vec<u8>) -> u8 {
     ]
     .iter()
     .fold(0, |f, (on, bit)| if *on { f | bit } else { f });
-    out.push(basis_code(ev.time_basis));
+    out.push(basis_code(basis));
     out.extend_from_slice(&s.event_id.to_le_bytes());
     out.push(flags);
     for n in [s.logon_type, s.status, s.sub_status].into_iter().flatten() {
@@ -178,8 +215,13 @@ fn head(ev: &Event, s: &SecurityEvent, out: &mut Vec<u8>) -> u8 {
     flags
 }
 
-/// Each text of the event, in stored order.
-fn each_text(ev: &Event, s: &SecurityEvent, flags: u8, mut f: impl FnMut(Option<&str>)) {
+/// Each text of the event with its place, in stored order.
+fn each_text<'a, T>(
+    machine: Option<&'a T>,
+    s: &'a SecurityEvent<T>,
+    flags: u8,
+    mut f: impl FnMut(usize, Option<&'a T>),
+) {
     // Every field, so a field added to the event cannot be left out here.
     let SecurityEvent {
         event_id: _,
@@ -197,25 +239,28 @@ fn each_text(ev: &Event, s: &SecurityEvent, flags: u8, mut f: impl FnMut(Option<
         ip_address,
         target_server,
     } = s;
-    f(ev.machine.as_deref());
-    if flags & COMPUTER_IS_MACHINE == 0 {
-        f(computer.as_deref());
-    }
-    for a in [subject, target] {
-        f(a.name.as_deref());
-        f(a.domain.as_deref());
-        f(a.sid.as_deref());
-    }
-    for t in [
-        failure_reason,
-        logon_process,
-        auth_package,
-        workstation,
-        process_name,
-        ip_address,
-        target_server,
-    ] {
-        f(t.as_deref());
+    let all = [
+        machine,
+        computer.as_ref(),
+        subject.name.as_ref(),
+        subject.domain.as_ref(),
+        subject.sid.as_ref(),
+        target.name.as_ref(),
+        target.domain.as_ref(),
+        target.sid.as_ref(),
+        failure_reason.as_ref(),
+        logon_process.as_ref(),
+        auth_package.as_ref(),
+        workstation.as_ref(),
+        process_name.as_ref(),
+        ip_address.as_ref(),
+        target_server.as_ref(),
+    ];
+    let computer_is_machine = flags & COMPUTER_IS_MACHINE != 0;
+    for (place, t) in all.into_iter().enumerate() {
+        if !(place == 1 && computer_is_machine) {
+            f(place, t);
+        }
     }
 }
 
@@ -261,6 +306,7 @@ impl Codec for Entries<'_> {
     }
 
     fn expand(&self, key: &Key, entry: &[u8], texts: &[Text], out: &mut Vec<u8>) -> io::Result<()> {
+        // An event is rendered from its parts, its texts borrowed from the batch or the entry.
         let event = match entry.split_first() {
             Some((&LINE, line)) => {
                 out.extend_from_slice(line);
@@ -268,12 +314,13 @@ impl Codec for Entries<'_> {
             }
             Some((&SECURITY, fields)) => decode(key, fields, self.files, |r| match r.number()? {
                 0 => Some(None),
-                n => texts.get(n as usize - 1).cloned().map(Some),
+                n => texts.get(n as usize - 1).map(|t| Some(t.as_str())),
             }),
             Some((&SECURITY_INLINE, fields)) => decode(key, fields, self.files, |r| r.text()),
             _ => None,
         };
-        (self.render)(&event.ok_or_else(damaged)?, out);
+        let (head, data) = event.ok_or_else(damaged)?;
+        self.render.security(&head, &data, out);
         Ok(())
     }
 }
@@ -294,12 +341,13 @@ fn text_count(flags: u8) -> usize {
     }
 }
 
-fn decode(
+/// The parts of the Security event `b` holds (after its tag), its texts as `text` reads them.
+fn decode<'a>(
     key: &Key,
-    b: &[u8],
-    files: &[Arc<str>],
-    mut text: impl FnMut(&mut Reader) -> Option<Option<Text>>,
-) -> Option<Event> {
+    b: &'a [u8],
+    files: &'a [Arc<str>],
+    mut text: impl FnMut(&mut Reader<'a>) -> Option<Option<&'a str>>,
+) -> Option<(Head<'a>, SecurityEvent<&'a str>)> {
     let mut r = Reader(b);
     let time_basis = basis(r.u8()?)?;
     let event_id = r.u32()?;
@@ -315,11 +363,11 @@ fn decode(
         (number(LOGON_TYPE)?, number(STATUS)?, number(SUB_STATUS)?);
     let machine = text(&mut r)?;
     let computer = if flags & COMPUTER_IS_MACHINE != 0 {
-        machine.clone()
+        machine
     } else {
         text(&mut r)?
     };
-    let mut account = |r: &mut Reader| {
+    let mut account = |r: &mut Reader<'a>| {
         Some(Account {
             name: text(r)?,
             domain: text(r)?,
@@ -348,16 +396,14 @@ fn decode(
         1 => Loc::Line(key.loc),
         _ => Loc::Row(key.loc),
     };
-    Some(Event {
+    let head = Head {
         time: chrono::DateTime::from_timestamp(key.secs, key.nanos)?,
         time_basis,
-        source: SourceRef {
-            file: Arc::clone(files.get(usize::try_from(key.input).ok()?)?),
-            loc,
-        },
+        file: files.get(usize::try_from(key.input).ok()?)?,
+        loc,
         machine,
-        data: EventData::Security(data),
-    })
+    };
+    Some((head, data))
 }
 
 /// A text number: one byte below 128, else four (the high bit of the first set).
@@ -453,20 +499,20 @@ impl<'a> Reader<'a> {
     }
 
     /// `Some(None)` for no text, `None` when the bytes end early or are not UTF-8.
-    fn text(&mut self) -> Option<Option<Text>> {
+    fn text(&mut self) -> Option<Option<&'a str>> {
         let len = match self.u8()? {
             0 => return Some(None),
             255 => usize::try_from(self.u32()?).ok()?,
             n => usize::from(n - 1),
         };
-        let s = std::str::from_utf8(self.take(len)?).ok()?;
-        Some(Some(Text::from(s)))
+        std::str::from_utf8(self.take(len)?).ok().map(Some)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeline::SourceRef;
     use chrono::TimeZone;
 
     fn event(i: u32) -> Event {

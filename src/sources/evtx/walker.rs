@@ -9,10 +9,13 @@
 //! nested fragments, the chunk's string table. Anything else makes it give up on the chunk
 //! (`None`), which then goes through [`super::fallback`].
 
+use super::pooled::Pool;
 use super::templates::{self, Cursor, Part, SharedTemplates, TemplateMap, Templates};
 use super::{ChunkOutcome, Work, CHUNK_HEADER_SIZE};
 use crate::model::Time;
+use crate::sources::security::{Field, Fill};
 use crate::sources::windows_event::{self as we, RawEvent, Value};
+use crate::sources::{Kept, PooledSecurity};
 use evtx::EvtxChunkHeader;
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -386,8 +389,12 @@ fn collect_data<'x>(view: View<'x, 'x>, node: &Node, out: &mut Vec<(Cow<'x, str>
 }
 
 /// State of one walk over a chunk.
-struct Walk<'w> {
+struct Walk<'w, 'c> {
     work: &'w Work<'w>,
+    /// The texts of pooled Security events, and by template map (by its index in `templates`)
+    /// which of its EventData values map to which Security field.
+    pool: Pool<'c>,
+    plans: Vec<Plan>,
     templates: Templates,
     channel: TextCache,
     provider: TextCache,
@@ -426,10 +433,14 @@ fn walk_chunk_with(
 ) -> Option<ChunkOutcome> {
     let mut out = ChunkOutcome {
         number,
+        // Most records of a Security chunk are kept.
+        events: Vec::with_capacity(if work.pooled { 64 } else { 0 }),
         ..ChunkOutcome::default()
     };
     let mut w = Walk {
         work,
+        pool: Pool::default(),
+        plans: Vec::new(),
         templates: Templates::default(),
         channel: TextCache::default(),
         provider: TextCache::default(),
@@ -495,10 +506,12 @@ fn walk_chunk_with(
         out.first = filetime(w.first);
         out.last = filetime(w.last);
     }
+    out.texts = w.pool.texts;
     Some(out)
 }
 
-impl Walk<'_> {
+impl<'c> Walk<'_, 'c> {
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
         out: &mut ChunkOutcome,
@@ -506,7 +519,7 @@ impl Walk<'_> {
         ft: u64,
         root: usize,
         nodes: &[Node],
-        all_values: &[(u8, &[u8])],
+        all_values: &[(u8, &'c [u8])],
     ) {
         out.records += 1;
         self.first = self.first.min(ft);
@@ -581,6 +594,23 @@ impl Walk<'_> {
             out.ignored += 1;
             return;
         };
+        // A sink that holds texts once per chunk gets Security events with their texts as
+        // numbers in the chunk's pool, filled straight from the substitution values.
+        if self.work.pooled && family == we::Family::Security {
+            let pool = &mut self.pool;
+            let computer = text_number(COMPUTER_PLACE, &map.computer, values, pool);
+            let mut fill = Fill::new(event_id, computer);
+            if fill_security(view, node, &mut self.plans, pool, &mut fill) {
+                let data = fill.finish();
+                out.events.push(Kept::Security(PooledSecurity {
+                    time,
+                    record: id,
+                    machine: data.computer,
+                    data,
+                }));
+                return;
+            }
+        }
         let mut data = Vec::with_capacity(view.data_len(node));
         collect_data(view, node, &mut data);
         let computer = computer.map(Cow::Borrowed);
@@ -606,6 +636,102 @@ impl Walk<'_> {
         };
         out.keep(self.work, id, &raw);
     }
+}
+
+/// Which of a template map's EventData values go to which Security field, by their index in
+/// its data: worked out once per map and chunk.
+enum Plan {
+    Unknown,
+    Fields(Vec<(usize, Field)>),
+    /// A name is not a literal of the template (so it may differ from record to record).
+    Names,
+}
+
+fn plan(map: &TemplateMap) -> Plan {
+    let mut fields = Vec::new();
+    for (i, (name, _)) in map.data.iter().enumerate() {
+        let mut text = String::new();
+        for part in name {
+            match part {
+                Part::Lit(s) => text.push_str(s),
+                Part::Sub(_) => return Plan::Names,
+            }
+        }
+        if let Some(f) = Field::of(&text) {
+            fields.push((i, f));
+        }
+    }
+    Plan::Fields(fields)
+}
+
+/// The computer's place in the pool (fields take the places of their [`Field`] number).
+const COMPUTER_PLACE: usize = super::pooled::PLACES - 1;
+
+/// The number in `pool` of the cleaned text of the value `parts` make with `values`.
+/// `place` tells the pool where the value is (a field, or the computer).
+fn text_number<'c>(
+    place: usize,
+    parts: &[Part],
+    values: &[(u8, &'c [u8])],
+    pool: &mut Pool<'c>,
+) -> Option<u32> {
+    match parts {
+        [Part::Sub(k)] => {
+            let &(ty, b) = values.get(usize::from(*k))?;
+            pool.intern(place, ty, b, || {
+                raw_value(ty, b).and_then(|v| we::clean_text(&v))
+            })
+        }
+        // (A value's cleaned text is that of its text, whatever its type.)
+        _ => {
+            let value = resolve(parts, values)?;
+            let text = value.text();
+            pool.intern_text(&text, || we::clean_str(&text))
+        }
+    }
+}
+
+/// Fill a Security event from the EventData of `node` and of the fragments nested in it, in
+/// the order [`collect_data`] lists them (so with what `from_raw` would make of them), texts
+/// numbered in `pool`. `false` when a template has no plan: the record then goes through
+/// [`RawEvent`] as other families' do.
+fn fill_security<'c>(
+    view: View<'_, 'c>,
+    node: &Node,
+    plans: &mut Vec<Plan>,
+    pool: &mut Pool<'c>,
+    fill: &mut Fill<u32>,
+) -> bool {
+    let map = view.map(node);
+    let values = view.values(node);
+    if plans.len() <= node.map {
+        plans.resize_with(node.map + 1, || Plan::Unknown);
+    }
+    if let Plan::Unknown = plans[node.map] {
+        plans[node.map] = plan(map);
+    }
+    let Plan::Fields(fields) = &plans[node.map] else {
+        return false;
+    };
+    for &(i, f) in fields {
+        let Some((_, parts)) = map.data.get(i).filter(|_| fill.wants(f)) else {
+            continue;
+        };
+        // A value that reads as nothing leaves the field empty, as an absent one does.
+        if f.is_number() {
+            fill.number(f, resolve(parts, values).and_then(|v| v.as_u32()));
+        } else {
+            fill.text(f, text_number(f as usize, parts, values, pool));
+        }
+    }
+    for op in &map.opaque {
+        if let Some(child) = view.children(node).find(|c| c.index == op.index) {
+            if !fill_security(view, child, plans, pool, fill) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Parse a BinXML stream `bytes` (a slice of `chunk`: a record's, or a nested fragment) that is
@@ -681,6 +807,7 @@ mod tests {
             filter: &filter,
             settings: Arc::new(ParserSettings::default()),
             path: Path::Fast,
+            pooled: false,
         };
         // Only chunks with records the crate rejects go through the crate (for its exact errors
         // and resynchronisation); every other chunk is read by the walker, including chunks
