@@ -45,12 +45,13 @@ impl fmt::Display for SourceRef {
 }
 
 /// An account as an event names it. Any part may be missing or `-`-valued in the source;
-/// parsers store `None` for `-`, empty and `S-1-0-0` (the null SID).
+/// parsers store `None` for `-`, empty and `S-1-0-0` (the null SID). Its texts are [`Text`]s,
+/// or, while a reader holds them once for many events, numbers in a table of texts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Account {
-    pub name: Option<Text>,
-    pub domain: Option<Text>,
-    pub sid: Option<Text>,
+pub struct Account<T = Text> {
+    pub name: Option<T>,
+    pub domain: Option<T>,
+    pub sid: Option<T>,
 }
 
 /// What a file was recognised as: one of the formats in the sources' registry

@@ -298,7 +298,8 @@ fn help_describes_every_argument_and_shows_exit_codes_and_formats() {
 
 // ---- Messages ---------------------------------------------------------------------------------
 
-/// A PAD log of `n` error entries: more timeline than the sort's 16 MiB in memory as JSON lines.
+/// A PAD log of `n` error entries: at 120 000, more than the sort holds in memory (16 MiB of
+/// its compact entries), so runs go to the temporary folder.
 fn big_bundle(dir: &Path, n: usize) -> PathBuf {
     let b = dir.join("big");
     fs::create_dir_all(&b).unwrap();
@@ -323,7 +324,7 @@ fn big_bundle(dir: &Path, n: usize) -> PathBuf {
 #[test]
 fn a_temporary_folder_that_cannot_be_written_is_named_with_tmpdir() {
     let dir = tempfile::tempdir().unwrap();
-    let b = big_bundle(dir.path(), 60_000);
+    let b = big_bundle(dir.path(), 120_000);
     let missing = dir.path().join("no-such-tmp");
     let o = cmd(&["timeline", b.to_str().unwrap(), "--format", "jsonl"])
         .env("TMPDIR", &missing)

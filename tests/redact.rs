@@ -296,3 +296,68 @@ fn redact_key_needs_redact() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A timeline long enough to be written while it is still being rendered, whose last logons
+/// come from a workstation, an address and an account named nowhere earlier: the redactor must
+/// know every identifier before the first line goes out, not only those rendered by then.
+#[test]
+fn timeline_redacts_identifiers_that_only_late_events_name() {
+    use chrono::{Duration, TimeZone, Utc};
+    use padtriage_testkit::events::{self, Logon, Principal};
+    use padtriage_testkit::evtx_writer::EvtxWriter;
+    let t0 = Utc.with_ymd_and_hms(2025, 6, 2, 8, 0, 0).unwrap();
+    let mut specs = Vec::new();
+    for i in 0..30_000 {
+        let who = Principal::new("svc-batch", "CONTOSO", "S-1-5-21-1-2-3-1105");
+        let mut l = Logon::new(t0 + Duration::seconds(i), "RPA-VM01.contoso.com", who, 5);
+        l.workstation = "RPA-VM01".into();
+        specs.push(events::security_4624(&l));
+    }
+    let late = Principal::new("mallory", "FABRIKAM", "S-1-5-21-9-8-7-4242");
+    let mut l = Logon::new(
+        t0 + Duration::seconds(40_000),
+        "RPA-VM01.contoso.com",
+        late,
+        3,
+    );
+    l.workstation = "ZZLATEHOST".into();
+    l.ip_address = "198.51.100.77".into();
+    l.status = 0xC000_006D;
+    l.sub_status = 0xC000_006A;
+    l.failure_reason = "%%2313".into();
+    specs.push(events::security_4625(&l));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("Security.evtx");
+    std::fs::write(&log, EvtxWriter::build(&specs).unwrap()).unwrap();
+    let log = log.to_str().unwrap();
+    for format in ["text", "jsonl", "csv"] {
+        let plain = run(&["timeline", log, "--format", format]);
+        assert!(plain.contains("mallory"), "{format}: the trap is not set");
+        let out = run(&[
+            "timeline",
+            log,
+            "--format",
+            format,
+            "--redact",
+            "--redact-key",
+            "k",
+        ]);
+        assert!(
+            out.len() > 1 << 20,
+            "{format}: too short to be written while rendered"
+        );
+        for id in [
+            "ZZLATEHOST",
+            "198.51.100.77",
+            "mallory",
+            "FABRIKAM",
+            "S-1-5-21-9-8-7-4242",
+        ] {
+            assert_eq!(
+                leaks(&out, id),
+                0,
+                "{format}: {id} left in the redacted timeline"
+            );
+        }
+    }
+}

@@ -226,6 +226,36 @@ fn inventory(
     Ok(partial_code(&tl.files))
 }
 
+/// `timeline --redact`'s renderer: the timeline's lines, and every event's identifiers
+/// gathered as it is read (the redactor needs them all before the first line is written).
+struct Gathering<'a> {
+    lines: report::timeline::Lines,
+    ids: &'a SharedIdentifiers,
+}
+
+impl timeline::Render for Gathering<'_> {
+    fn line(&self, ev: &padtriage::sources::Event, out: &mut Vec<u8>) {
+        self.lines.line(ev, out);
+    }
+
+    fn security(
+        &self,
+        head: &timeline::Head,
+        data: &padtriage::sources::security::SecurityEvent<&str>,
+        out: &mut Vec<u8>,
+    ) {
+        self.lines.security(head, data, out);
+    }
+
+    fn sees_events(&self) -> bool {
+        true
+    }
+
+    fn seen(&self, ev: &padtriage::sources::Event) {
+        self.ids.add_event(ev);
+    }
+}
+
 fn timeline(
     paths: &BundleArgs,
     from: Option<Time>,
@@ -260,14 +290,12 @@ fn timeline(
     };
     let format = format.into();
     report::timeline::header(format, &mut out)?;
-    // Redacted, each event's identifiers are gathered as it is rendered; the lines are
-    // rewritten as they are written, which is after every event was read (they are sorted).
+    // Redacted, each event's identifiers are gathered as it is read; the lines are rewritten
+    // as they are written, which is after every event was read (they are sorted).
     let ids = SharedIdentifiers::default();
-    let render = |ev: &padtriage::sources::Event, buf: &mut Vec<u8>| {
-        if redact.redact {
-            ids.add_event(ev);
-        }
-        report::timeline::line(format, ev, buf)
+    let render = Gathering {
+        lines: report::timeline::Lines(format),
+        ids: &ids,
     };
     let read = read_options(settings, &bar);
     let tl = if redact.redact {
@@ -290,7 +318,7 @@ fn timeline(
             &filter,
             Pass::All,
             read,
-            &render,
+            &render.lines,
             timeline::SORT_BUDGET,
             &mut out,
         )?

@@ -2,9 +2,9 @@
 //! one event at a time ([`line`]), so the timeline can be written while it is read.
 
 use crate::model::{Account, Loc, Time, TimeBasis};
-use crate::sources::security::SecurityEvent;
-use crate::sources::{Event, EventData};
-use crate::timeline::Timeline;
+use crate::sources::security::{self, Security, SecurityEvent};
+use crate::sources::{Event, EventData, Family};
+use crate::timeline::{Head, Render, Timeline};
 use chrono::SecondsFormat;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -21,8 +21,8 @@ pub enum TimelineFormat {
     Csv,
 }
 
-fn loc(ev: &Event) -> String {
-    match ev.source.loc {
+fn loc_text(loc: Loc) -> String {
+    match loc {
         Loc::Record(r) => format!("record {r}"),
         Loc::Line(l) => format!("line {l}"),
         Loc::Row(r) => format!("row {r}"),
@@ -53,150 +53,227 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Append one event's line (with its newline) in `format` to `out`.
-pub fn line(format: TimelineFormat, ev: &Event, out: &mut Vec<u8>) {
+fn with_scratch(f: impl FnOnce(&mut Scratch)) {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => line_with(format, ev, &mut scratch, out),
-        Err(_) => line_with(format, ev, &mut Scratch::default(), out),
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => f(&mut Scratch::default()),
     })
 }
 
-fn line_with(format: TimelineFormat, ev: &Event, scratch: &mut Scratch, out: &mut Vec<u8>) {
-    let Scratch { kind, summary } = scratch;
-    kind.clear();
-    ev.data.write_kind(kind);
-    summary.clear();
-    ev.data.write_summary(summary);
-    match format {
-        TimelineFormat::Text => {
-            // Writing to a Vec cannot fail.
-            let _ = writeln!(
-                out,
-                "{}  {:<16} {}  [{} {}]",
-                ev.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
-                kind,
-                summary,
-                ev.source.file,
-                loc(ev)
-            );
-        }
-        TimelineFormat::Jsonl => {
-            let mut time = [0u8; 40];
-            let time = rfc3339(&ev.time, &mut time);
-            match &ev.data {
-                // Most of a large timeline: written directly (the same bytes serde writes).
-                EventData::Security(data) => {
-                    out.extend_from_slice(b"{\"time\":");
-                    json_str(out, &time);
-                    out.extend_from_slice(b",\"time_basis\":");
-                    json_str(out, ev.time_basis.as_str());
-                    out.extend_from_slice(b",\"file\":");
-                    json_str(out, &ev.source.file);
-                    let (name, n): (&[u8], u64) = match ev.source.loc {
-                        Loc::Record(n) => (b",\"loc\":{\"record\":", n),
-                        Loc::Line(n) => (b",\"loc\":{\"line\":", n),
-                        Loc::Row(n) => (b",\"loc\":{\"row\":", n),
-                    };
-                    out.extend_from_slice(name);
-                    json_u64(out, n);
-                    out.push(b'}');
-                    out.extend_from_slice(b",\"machine\":");
-                    json_opt_str(out, &ev.machine);
-                    out.extend_from_slice(b",\"kind\":");
-                    json_str(out, kind);
-                    out.extend_from_slice(b",\"summary\":");
-                    json_str(out, summary);
-                    out.extend_from_slice(b",\"data\":");
-                    security_json(out, data);
-                    out.extend_from_slice(b"}\n");
-                }
-                _ => {
-                    let line = JsonLine {
-                        time: &time,
-                        time_basis: ev.time_basis,
-                        file: &ev.source.file,
-                        loc: ev.source.loc,
-                        machine: ev.machine.as_deref(),
-                        kind,
-                        summary,
-                        data: &ev.data,
-                    };
-                    if serde_json::to_writer(&mut *out, &line).is_ok() {
-                        out.push(b'\n');
-                    }
-                }
-            }
-        }
-        TimelineFormat::Csv => {
-            let mut w = csv::WriterBuilder::new()
-                .buffer_capacity(1024)
-                .from_writer(&mut *out);
-            let _ = w.write_record([
-                ev.time
-                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                    .to_string()
-                    .as_str(),
-                kind,
-                &ev.source.file,
-                &loc(ev),
-                summary,
-            ]);
-            let _ = w.flush();
-        }
+/// `timeline`'s renderer in a format: [`line`], and Security events from their parts, which
+/// `timeline` holds them as (the same bytes).
+pub struct Lines(pub TimelineFormat);
+
+impl Render for Lines {
+    fn line(&self, ev: &Event, out: &mut Vec<u8>) {
+        line(self.0, ev, out);
     }
+
+    fn security(&self, head: &Head, data: &SecurityEvent<&str>, out: &mut Vec<u8>) {
+        security_line(self.0, head, data, out);
+    }
+}
+
+/// Append one event's line (with its newline) in `format` to `out`.
+pub fn line(format: TimelineFormat, ev: &Event, out: &mut Vec<u8>) {
+    if let EventData::Security(data) = &ev.data {
+        return security_line(format, &Head::of(ev), data, out);
+    }
+    with_scratch(|Scratch { kind, summary }| {
+        kind.clear();
+        ev.data.write_kind(kind);
+        summary.clear();
+        ev.data.write_summary(summary);
+        if format != TimelineFormat::Jsonl {
+            return plain_line(format, &Head::of(ev), kind, summary, out);
+        }
+        let mut time = [0u8; 40];
+        let line = JsonLine {
+            time: &rfc3339(&ev.time, &mut time),
+            time_basis: ev.time_basis,
+            file: &ev.source.file,
+            loc: ev.source.loc,
+            machine: ev.machine.as_deref(),
+            kind,
+            summary,
+            data: &ev.data,
+        };
+        if serde_json::to_writer(&mut *out, &line).is_ok() {
+            out.push(b'\n');
+        }
+    })
+}
+
+/// A Security event's line, from its parts: most of a large timeline.
+fn security_line<T: AsRef<str>>(
+    format: TimelineFormat,
+    head: &Head,
+    data: &SecurityEvent<T>,
+    out: &mut Vec<u8>,
+) {
+    if format != TimelineFormat::Jsonl {
+        return with_scratch(|Scratch { kind, summary }| {
+            kind.clear();
+            kind.push_str(<Security as Family>::NAME);
+            kind.push('.');
+            security::kind(data, kind);
+            summary.clear();
+            let _ = security::summary(data, summary);
+            plain_line(format, head, kind, summary, out);
+        });
+    }
+    // Written directly, the same bytes serde writes (the tests hold it to serde's output); the
+    // time, kind and time basis need no escaping.
+    let mut time = [0u8; 40];
+    out.extend_from_slice(b"{\"time\":");
+    match rfc3339_digits(&head.time, &mut time) {
+        Some(n) => {
+            out.push(b'"');
+            out.extend_from_slice(&time[..n]);
+            out.push(b'"');
+        }
+        None => json_str(out, &rfc3339(&head.time, &mut time)),
+    }
+    out.extend_from_slice(b",\"time_basis\":\"");
+    out.extend_from_slice(head.time_basis.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"file\":");
+    json_str(out, head.file);
+    let (name, n): (&[u8], u64) = match head.loc {
+        Loc::Record(n) => (b",\"loc\":{\"record\":", n),
+        Loc::Line(n) => (b",\"loc\":{\"line\":", n),
+        Loc::Row(n) => (b",\"loc\":{\"row\":", n),
+    };
+    out.extend_from_slice(name);
+    json_u64(out, n);
+    out.extend_from_slice(b"},\"machine\":");
+    json_opt_str(out, &head.machine);
+    out.extend_from_slice(b",\"kind\":\"");
+    out.extend_from_slice(<Security as Family>::NAME.as_bytes());
+    out.push(b'.');
+    out.extend_from_slice(itoa::Buffer::new().format(data.event_id).as_bytes());
+    out.extend_from_slice(b"\",\"summary\":");
+    // Built whole first: a piece at a time, escaping costs more than it saves.
+    with_scratch(|Scratch { summary, .. }| {
+        summary.clear();
+        let _ = security::summary(data, summary);
+        json_str(out, summary);
+    });
+    out.extend_from_slice(b",\"data\":");
+    security_json(out, data);
+    out.extend_from_slice(b"}\n");
+}
+
+/// A text or CSV line.
+fn plain_line(format: TimelineFormat, head: &Head, kind: &str, summary: &str, out: &mut Vec<u8>) {
+    if format == TimelineFormat::Text {
+        // Writing to a Vec cannot fail.
+        let _ = writeln!(
+            out,
+            "{}  {:<16} {}  [{} {}]",
+            head.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+            kind,
+            summary,
+            head.file,
+            loc_text(head.loc)
+        );
+        return;
+    }
+    let mut w = csv::WriterBuilder::new()
+        .buffer_capacity(1024)
+        .from_writer(&mut *out);
+    let _ = w.write_record([
+        head.time
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string()
+            .as_str(),
+        kind,
+        head.file,
+        &loc_text(head.loc),
+        summary,
+    ]);
+    let _ = w.flush();
 }
 
 /// A JSON string, escaped byte for byte as serde_json escapes it (the tests hold it to
 /// serde's output): quote and backslash, the short escapes for five control characters and
 /// `\u00xx` for the other controls; everything else, DEL and non-ASCII included, as is.
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(s.len() + 2);
     out.push(b'"');
-    // Eight bytes at a time where none needs escaping (most text never does).
+    json_text(out, s);
+    out.push(b'"');
+}
+
+/// The inside of a JSON string: runs between the bytes to escape are copied whole.
+fn json_text(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    loop {
+        let i = next_to_escape(bytes, start);
+        out.extend_from_slice(&bytes[start..i]);
+        match bytes.get(i) {
+            Some(b) => escape(out, *b),
+            None => break,
+        }
+        start = i + 1;
+    }
+}
+
+/// The position of the first byte at or after `from` that a JSON string escapes (a quote, a
+/// backslash, a control), or `b.len()`. Eight bytes at a time: in each word the lowest flagged
+/// byte is exact (a borrow only carries upwards, from a byte that is flagged itself).
+fn next_to_escape(b: &[u8], mut from: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
-    let plain = |w: &[u8]| {
-        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
-        !(control
-            || zero_byte(x ^ (ONES * u64::from(b'"')))
-            || zero_byte(x ^ (ONES * u64::from(b'\\'))))
-    };
-    let (mut i, mut start) = (0, 0);
-    while i < bytes.len() {
-        if let Some(w) = bytes.get(i..i + 8) {
-            if plain(w) {
-                i += 8;
-                continue;
-            }
-        }
-        let b = bytes[i];
-        i += 1;
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i - 1]);
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
-            }
-        }
-        start = i;
+    fn flags(x: u64) -> u64 {
+        let zero = |y: u64| y.wrapping_sub(ONES) & !y & HIGH;
+        (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+            | zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    let word = |w: &[u8]| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+    while let Some(w) = b.get(from..from + 8) {
+        let m = flags(word(w));
+        if m != 0 {
+            return from + (m.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    match b.len().checked_sub(8) {
+        // The last eight bytes, those before `from` (checked already, maybe escaped) made plain.
+        Some(last) if from < b.len() => {
+            let seen = 8 * (from - last) as u32;
+            let keep = u64::MAX << seen;
+            let m = flags((word(&b[last..]) & keep) | ((ONES * u64::from(b'a')) & !keep));
+            if m == 0 {
+                b.len()
+            } else {
+                last + (m.trailing_zeros() / 8) as usize
+            }
+        }
+        _ => b[from.min(b.len())..]
+            .iter()
+            .position(|c| *c < 0x20 || *c == b'"' || *c == b'\\')
+            .map_or(b.len(), |i| from + i),
+    }
+}
+
+fn escape(out: &mut Vec<u8>, b: u8) {
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        }
+    }
 }
 
 fn json_u64(out: &mut Vec<u8>, v: u64) {
@@ -217,7 +294,7 @@ fn json_opt_u32(out: &mut Vec<u8>, v: Option<u32>) {
     }
 }
 
-fn account_json(out: &mut Vec<u8>, a: &Account) {
+fn account_json<T: AsRef<str>>(out: &mut Vec<u8>, a: &Account<T>) {
     out.extend_from_slice(b"{\"name\":");
     json_opt_str(out, &a.name);
     out.extend_from_slice(b",\"domain\":");
@@ -229,7 +306,7 @@ fn account_json(out: &mut Vec<u8>, a: &Account) {
 
 /// `EventData::Security` as serde writes it (tag first, fields in declaration order); the
 /// tests hold it to serde's output.
-fn security_json(out: &mut Vec<u8>, e: &SecurityEvent) {
+fn security_json<T: AsRef<str>>(out: &mut Vec<u8>, e: &SecurityEvent<T>) {
     out.extend_from_slice(b"{\"family\":\"security\",\"event_id\":");
     json_u64(out, u64::from(e.event_id));
     out.extend_from_slice(b",\"computer\":");
@@ -262,50 +339,77 @@ fn security_json(out: &mut Vec<u8>, e: &SecurityEvent) {
 /// `t` as chrono serialises a UTC time (RFC 3339, `Z`, fraction digits 0, 3, 6 or 9 as
 /// needed), written without chrono's formatting machinery for the years 0 to 9999.
 fn rfc3339<'b>(t: &Time, buf: &'b mut [u8; 40]) -> std::borrow::Cow<'b, str> {
-    use chrono::{Datelike, Timelike};
-    let nanos = t.nanosecond();
-    let year = t.year();
+    let fallback = || std::borrow::Cow::Owned(t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+    let Some(n) = rfc3339_digits(t, buf) else {
+        return fallback();
+    };
+    // Only ASCII digits and separators were written.
+    match std::str::from_utf8(&buf[..n]) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => fallback(),
+    }
+}
+
+/// Write [`rfc3339`]'s text into `buf`, from the timestamp (days to a civil date as in Howard
+/// Hinnant's `civil_from_days`); its length, or `None` outside the years 0 to 9999 or in a leap
+/// second.
+fn rfc3339_digits(t: &Time, buf: &mut [u8; 40]) -> Option<usize> {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let nanos = t.timestamp_subsec_nanos();
+    let secs = t.timestamp();
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
-        return std::borrow::Cow::Owned(t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        return None;
     }
-    // Writes `v` as `digits` decimal digits at `at`; returns where it ended.
-    fn put(buf: &mut [u8; 40], at: usize, v: u32, digits: u32) -> usize {
-        let mut d = 10u32.pow(digits - 1);
-        let mut n = at;
-        while d > 0 {
-            buf[n] = b'0' + ((v / d) % 10) as u8;
-            n += 1;
-            d /= 10;
-        }
-        n
-    }
-    put(buf, 0, year as u32, 4);
+    let mut put2 = |at: usize, v: i64| {
+        let i = 2 * v as usize;
+        buf[at] = PAIRS[i];
+        buf[at + 1] = PAIRS[i + 1];
+    };
+    put2(0, year / 100);
+    put2(2, year % 100);
+    put2(5, month);
+    put2(8, day);
+    put2(11, sod / 3600);
+    put2(14, sod / 60 % 60);
+    put2(17, sod % 60);
     buf[4] = b'-';
-    put(buf, 5, t.month(), 2);
     buf[7] = b'-';
-    put(buf, 8, t.day(), 2);
     buf[10] = b'T';
-    put(buf, 11, t.hour(), 2);
     buf[13] = b':';
-    put(buf, 14, t.minute(), 2);
     buf[16] = b':';
-    let mut n = put(buf, 17, t.second(), 2);
+    let mut n = 19;
     if nanos != 0 {
         buf[19] = b'.';
-        n = if nanos.is_multiple_of(1_000_000) {
-            put(buf, 20, nanos / 1_000_000, 3)
+        let (v, digits) = if nanos.is_multiple_of(1_000_000) {
+            (nanos / 1_000_000, 3)
         } else if nanos.is_multiple_of(1_000) {
-            put(buf, 20, nanos / 1_000, 6)
+            (nanos / 1_000, 6)
         } else {
-            put(buf, 20, nanos, 9)
+            (nanos, 9)
         };
+        let mut v = v;
+        for i in (0..digits).rev() {
+            buf[20 + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        n = 20 + digits;
     }
     buf[n] = b'Z';
-    // Only ASCII digits and separators were written.
-    match std::str::from_utf8(&buf[..n + 1]) {
-        Ok(s) => std::borrow::Cow::Borrowed(s),
-        Err(_) => std::borrow::Cow::Owned(t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
-    }
+    Some(n + 1)
 }
 
 /// What comes before the events (the CSV header).
@@ -406,6 +510,34 @@ mod tests {
             assert_eq!(
                 String::from_utf8(got).unwrap(),
                 String::from_utf8(want).unwrap() + "\n"
+            );
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_escapes_them() {
+        // Every byte to escape at every position of strings around the word size, next to
+        // each other and to multi-byte characters.
+        let mut texts = vec![String::new(), "\u{e9}\u{1F600}\u{7f}".to_string()];
+        for len in 0..20 {
+            for at in 0..len {
+                for c in ['"', '\\', '\n', '\u{1}', '\u{1f}', ' ', '#', '\u{e9}'] {
+                    let mut s: String = (0..len).map(|i| char::from(b'a' + i as u8)).collect();
+                    s.replace_range(at..at + 1, &c.to_string());
+                    texts.push(s.clone());
+                    s.push('"');
+                    s.insert(0, '\\');
+                    texts.push(s);
+                }
+            }
+        }
+        for s in texts {
+            let mut got = Vec::new();
+            json_str(&mut got, &s);
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                serde_json::to_string(&s).unwrap(),
+                "{s:?}"
             );
         }
     }

@@ -333,6 +333,79 @@ impl<R> Drop for Counted<'_, R> {
 /// (batches may arrive out of order, from several threads at once).
 pub trait EventSink: Sync {
     fn take(&self, batch: u64, events: Vec<Event>);
+
+    /// Whether the sink takes batches with their texts held once ([`Pooled`]), as the EVTX
+    /// reader can give them: then Security events are not built with texts of their own.
+    fn pooled(&self) -> bool {
+        false
+    }
+
+    /// A batch with its texts held once; by default made into events for [`EventSink::take`].
+    fn take_pooled(&self, batch: u64, events: Pooled) {
+        self.take(batch, events.into_events());
+    }
+}
+
+/// A batch of kept events whose Security events hold their texts in a table of the batch, each
+/// text once: a chunk's events name the same machine, domains and accounts again and again.
+#[derive(Debug)]
+pub struct Pooled {
+    /// The file the events are from.
+    pub file: Arc<str>,
+    pub texts: Vec<Text>,
+    /// In read order.
+    pub events: Vec<Kept>,
+}
+
+/// A kept event of a [`Pooled`] batch (an event of its own is boxed: it is the rarer, and
+/// several times the size).
+#[derive(Debug)]
+pub enum Kept {
+    Event(Box<Event>),
+    Security(PooledSecurity),
+}
+
+/// A Security event of a log whose texts are numbers in its batch's texts. Its time is UTC (an
+/// EVTX record's), its position a record id.
+#[derive(Debug)]
+pub struct PooledSecurity {
+    pub time: Time,
+    pub record: u64,
+    pub machine: Option<u32>,
+    pub data: security::SecurityEvent<u32>,
+}
+
+impl Pooled {
+    /// The batch's events with texts of their own.
+    pub fn into_events(self) -> Vec<Event> {
+        let Pooled {
+            file,
+            texts,
+            events,
+        } = self;
+        let text = |n: u32| {
+            texts
+                .get(n as usize)
+                .cloned()
+                .unwrap_or_else(|| Text::from(""))
+        };
+        events
+            .into_iter()
+            .map(|k| match k {
+                Kept::Event(e) => *e,
+                Kept::Security(s) => Event {
+                    time: s.time,
+                    time_basis: TimeBasis::Utc,
+                    source: SourceRef {
+                        file: Arc::clone(&file),
+                        loc: crate::model::Loc::Record(s.record),
+                    },
+                    machine: s.machine.map(text),
+                    data: EventData::Security(s.data.map(text)),
+                },
+            })
+            .collect()
+    }
 }
 
 /// A sink that keeps every batch, for callers that want a file's events in memory.

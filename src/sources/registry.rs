@@ -64,11 +64,13 @@ macro_rules! registry {
                 match self { $( FamilyId::$variant => <$famty as Family>::NEEDS_USER_ID, )* }
             }
 
-            fn by_provider(self) -> bool {
+            /// Whether selection looks at the provider.
+            pub(crate) fn by_provider(self) -> bool {
                 match self { $( FamilyId::$variant => <$famty as Family>::BY_PROVIDER, )* }
             }
 
-            fn select(self, provider: Option<&str>, event_id: u32) -> bool {
+            /// Whether a record of its channel with this provider and event id is kept.
+            pub(crate) fn select(self, provider: Option<&str>, event_id: u32) -> bool {
                 match self {
                     $( FamilyId::$variant => <$famty as Family>::select(provider, event_id), )*
                 }

@@ -1,20 +1,23 @@
 //! The timeline stage: reads a bundle's inputs in parallel through their sources (`read`) and
 //! puts every kept event in UTC order, by time, then file, then position: in memory ([`read`],
-//! for `analyze`, which keeps only the minutes around each run), or rendered line by line as the
-//! events are read and sorted in bounded memory ([`write_sorted`], for `timeline`; see the
-//! `sorted` module).
+//! for `analyze`, which keeps only the minutes around each run), or held in a compact form as
+//! the events are read, sorted in bounded memory and rendered line by line as they are written
+//! ([`write_sorted`], for `timeline`; see the `compact` and `sorted` modules).
 
+mod compact;
 mod read;
 mod sorted;
 
 pub use read::{read_input, read_input_to};
 
 use crate::bundle::Bundle;
-use crate::model::{EventFilter, FileKind, FileReport, Loc, Time};
-use crate::sources::{self, Event, ReadProgress};
+use crate::model::{EventFilter, FileKind, FileReport, Loc, SourceRef, Text, Time, TimeBasis};
+use crate::sources::security::SecurityEvent;
+use crate::sources::{self, Event, EventData, ReadProgress};
 use rayon::prelude::*;
 use read::{assemble, read_one, read_pass};
 use std::io::{self, Write};
+use std::sync::Arc;
 
 /// Everything read from a bundle.
 #[derive(Debug, Default)]
@@ -72,17 +75,79 @@ pub fn read(bundle: &Bundle, filter: &EventFilter, pass: Pass, opts: ReadOptions
     tl
 }
 
-/// Renders one event as one output line, newline included, appended to the buffer.
-pub type RenderLine<'a> = &'a (dyn Fn(&Event, &mut Vec<u8>) + Sync);
+/// Renders events as output lines, newline included, appended to a buffer: a closure over an
+/// [`Event`] does; a renderer can also take a Security event as its parts, its texts borrowed
+/// ([`Render::security`]), which `write_sorted` holds that way.
+pub trait Render: Sync {
+    fn line(&self, ev: &Event, out: &mut Vec<u8>);
 
-/// Memory for rendered lines before `write_sorted` sorts them on disk.
-pub const SORT_BUDGET: usize = 16 << 20;
+    /// A Security event's line from its parts. By default the event is built and rendered by
+    /// [`Render::line`]; a renderer that renders the parts themselves must give the same bytes.
+    fn security(&self, head: &Head, data: &SecurityEvent<&str>, out: &mut Vec<u8>) {
+        let ev = Event {
+            time: head.time,
+            time_basis: head.time_basis,
+            source: SourceRef {
+                file: Arc::clone(head.file),
+                loc: head.loc,
+            },
+            machine: head.machine.map(Text::from),
+            data: EventData::Security(data.clone().map(Text::from)),
+        };
+        self.line(&ev, out);
+    }
+
+    /// Whether the renderer must see every event as it is read ([`Render::seen`]), long before
+    /// its line is rendered (in the last merge); the reader then hands over whole events.
+    fn sees_events(&self) -> bool {
+        false
+    }
+
+    /// Every event, as it is read (when [`Render::sees_events`]).
+    fn seen(&self, _ev: &Event) {}
+}
+
+impl<F: Fn(&Event, &mut Vec<u8>) + Sync> Render for F {
+    fn line(&self, ev: &Event, out: &mut Vec<u8>) {
+        self(ev, out)
+    }
+}
+
+/// What an event has besides its payload, borrowed.
+pub struct Head<'a> {
+    pub time: Time,
+    pub time_basis: TimeBasis,
+    pub file: &'a Arc<str>,
+    pub loc: Loc,
+    pub machine: Option<&'a str>,
+}
+
+impl<'a> Head<'a> {
+    pub fn of(ev: &'a Event) -> Self {
+        Head {
+            time: ev.time,
+            time_basis: ev.time_basis,
+            file: &ev.source.file,
+            loc: ev.source.loc,
+            machine: ev.machine.as_deref(),
+        }
+    }
+}
+
+/// A renderer, as `write_sorted` takes it.
+pub type RenderLine<'a> = &'a dyn Render;
+
+/// Memory for held entries before `write_sorted` sorts them on disk. A Security event takes
+/// about 85 bytes (its sort key, its fields, its share of its chunk's texts), so some 450,000
+/// (a 600 MB Security log of logons) are sorted in memory.
+pub const SORT_BUDGET: usize = 40 << 20;
 
 /// Read the inputs a pass selects and write every kept event to `out`, rendered by `render`,
 /// in timeline order (time, then file, then position), in bounded memory whatever the bundle's
-/// size: events are rendered by the thread that read them, as they are read, and their lines
-/// sorted by [`sorted::LineSorter`] (on disk past `budget` bytes). The returned timeline has the
-/// file reports and snapshots, and no events.
+/// size: events are held in a compact form as they are read ([`compact`]: Security events as
+/// their fields, others rendered by the thread that read them), sorted by
+/// [`sorted::LineSorter`] (on disk past `budget` bytes), and rendered as they are written. The
+/// returned timeline has the file reports and snapshots, and no events.
 pub fn write_sorted(
     bundle: &Bundle,
     filter: &EventFilter,
@@ -103,11 +168,21 @@ pub fn write_sorted(
         }
         rank[*i] = r;
     }
-    let sorter = sorted::LineSorter::new(budget);
+    let files: Vec<Arc<str>> = bundle
+        .inputs
+        .iter()
+        .map(|i| Arc::from(i.path.as_str()))
+        .collect();
+    let entries = compact::Entries {
+        files: &files,
+        render,
+    };
+    let sorter = sorted::LineSorter::new(budget, &entries);
     let parsed = read_pass(bundle, pass, opts, |i, input, progress| {
         let sink = LineSink {
             input: u32::try_from(i).unwrap_or(u32::MAX),
             file: rank[i],
+            path: &input.path,
             render,
             sorter: &sorter,
         };
@@ -117,43 +192,110 @@ pub fn write_sorted(
     Ok(assemble(bundle, pass, parsed))
 }
 
-/// Renders a file's batches of events into lines for the sorter.
+/// Puts a file's batches of events in compact form for the sorter.
 struct LineSink<'a> {
     input: u32,
     file: u32,
+    /// The input's display path, every event's file.
+    path: &'a str,
     render: RenderLine<'a>,
-    sorter: &'a sorted::LineSorter,
+    sorter: &'a sorted::LineSorter<'a>,
+}
+
+impl LineSink<'_> {
+    fn key(&self, batch: u64, idx: usize, time: crate::model::Time, loc: Loc) -> sorted::Key {
+        let (loc_kind, loc) = match loc {
+            Loc::Record(n) => (0, n),
+            Loc::Line(n) => (1, n),
+            Loc::Row(n) => (2, n),
+        };
+        sorted::Key {
+            secs: time.timestamp(),
+            nanos: time.timestamp_subsec_nanos(),
+            file: self.file,
+            loc_kind,
+            loc,
+            input: self.input,
+            batch,
+            idx: u32::try_from(idx).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// A batch's entry for `ev`: compact, or its line.
+    fn entry(&self, ev: &Event, bytes: &mut Vec<u8>, texts: &mut compact::Texts) {
+        self.render.seen(ev);
+        if !compact::encode(ev, self.path, bytes, texts) {
+            bytes.push(compact::LINE);
+            self.render.line(ev, bytes);
+        }
+    }
+
+    fn push(&self, mut b: sorted::Batch, texts: compact::Texts) {
+        // Held until the end: only what is used (shrinking in place copies nothing).
+        b.bytes.shrink_to_fit();
+        b.texts = texts.list;
+        b.texts.shrink_to_fit();
+        self.sorter.push(b);
+    }
+}
+
+/// End offset of the entry just written.
+fn end(bytes: &[u8]) -> u32 {
+    u32::try_from(bytes.len()).unwrap_or(u32::MAX)
 }
 
 impl sources::EventSink for LineSink<'_> {
     fn take(&self, batch: u64, events: Vec<Event>) {
         let mut b = sorted::Batch {
-            bytes: self.sorter.buffer(),
+            input: self.input,
+            number: batch,
+            // A Security event takes about 25 bytes.
+            bytes: Vec::with_capacity(events.len() * 32),
             lines: Vec::with_capacity(events.len()),
+            texts: Vec::new(),
         };
-        b.bytes.reserve(events.len() * 640);
+        let mut texts = compact::Texts::default();
         for (idx, ev) in events.iter().enumerate() {
-            (self.render)(ev, &mut b.bytes);
-            let (loc_kind, loc) = match ev.source.loc {
-                Loc::Record(n) => (0, n),
-                Loc::Line(n) => (1, n),
-                Loc::Row(n) => (2, n),
-            };
-            let key = sorted::Key {
-                secs: ev.time.timestamp(),
-                nanos: ev.time.timestamp_subsec_nanos(),
-                file: self.file,
-                loc_kind,
-                loc,
-                input: self.input,
-                batch,
-                idx: u32::try_from(idx).unwrap_or(u32::MAX),
-            };
-            b.lines
-                .push((key, u32::try_from(b.bytes.len()).unwrap_or(u32::MAX)));
+            self.entry(ev, &mut b.bytes, &mut texts);
+            let key = self.key(batch, idx, ev.time, ev.source.loc);
+            b.lines.push((key, end(&b.bytes)));
         }
         drop(events);
-        self.sorter.push(b);
+        self.push(b, texts);
+    }
+
+    fn pooled(&self) -> bool {
+        !self.render.sees_events()
+    }
+
+    fn take_pooled(&self, batch: u64, p: sources::Pooled) {
+        if *p.file != *self.path {
+            // Not the input's own events (no reader gives those): held as events are.
+            return self.take(batch, p.into_events());
+        }
+        let mut b = sorted::Batch {
+            input: self.input,
+            number: batch,
+            bytes: Vec::with_capacity(p.events.len() * 32),
+            lines: Vec::with_capacity(p.events.len()),
+            texts: Vec::new(),
+        };
+        let mut texts = compact::Texts::with_list(p.texts);
+        for (idx, kept) in p.events.iter().enumerate() {
+            let key = match kept {
+                sources::Kept::Security(s) => {
+                    compact::encode_pooled(s, &mut b.bytes);
+                    self.key(batch, idx, s.time, Loc::Record(s.record))
+                }
+                sources::Kept::Event(ev) => {
+                    self.entry(ev, &mut b.bytes, &mut texts);
+                    self.key(batch, idx, ev.time, ev.source.loc)
+                }
+            };
+            b.lines.push((key, end(&b.bytes)));
+        }
+        drop(p.events);
+        self.push(b, texts);
     }
 }
 

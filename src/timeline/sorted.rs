@@ -1,10 +1,13 @@
-//! Timeline order in bounded memory: an external merge sort of rendered lines.
+//! Timeline order in bounded memory: an external merge sort of entries (see `compact` for what
+//! an entry holds, and how it becomes output: a [`Codec`]).
 //!
-//! Readers hand over batches of lines already rendered, each with its sort key, from any
-//! thread. Lines are held in memory up to a budget; past it, what is held is sorted and written
-//! to an unnamed temporary file (a run, gone when closed) and memory starts again. At the end
-//! the runs and what is still held are merged into the output. A bundle whose timeline fits the
-//! budget never touches the disk; one that does not costs one write and one read of its lines.
+//! Readers hand over batches of entries, each with its sort key, from any thread; the entries
+//! of a batch may refer to texts the batch holds once for all of them. Entries are held in
+//! memory up to a budget; past it, what is held is sorted and written to an unnamed temporary
+//! file (a run, gone when closed; its entries self-contained) and memory starts again. At the
+//! end the runs and what is still held are merged into the output. A bundle whose timeline fits
+//! the budget never touches the disk; one that does not costs one write and one read of its
+//! entries.
 //!
 //! The last merge runs on every worker: each run keeps the key and offset of an entry every few
 //! KiB, which splits the key space into ranges of about equal size; ranges are merged in
@@ -12,11 +15,12 @@
 //! in passes, and the last merge is a single stream.
 
 use crate::fsio::read_at;
+use crate::model::Text;
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, IoSlice, Write};
+use std::io::{self, Write};
 use std::ops::Range;
 use std::sync::{Mutex, MutexGuard};
 
@@ -73,35 +77,99 @@ impl Key {
     }
 }
 
-/// Rendered lines back to back in `bytes`; `lines` has each one's key and end offset.
-#[derive(Default)]
-pub struct Batch {
-    pub bytes: Vec<u8>,
-    pub lines: Vec<(Key, u32)>,
+/// How entries are written to a run and to the output.
+pub trait Codec: Sync {
+    /// Append `entry`, which may refer to `texts` (its batch's), as a run on disk holds it:
+    /// on its own.
+    fn to_run(&self, entry: &[u8], texts: &[Text], out: &mut Vec<u8>);
+    /// Append the output of `entry` (sort key `key`; `texts`: its batch's, none for an entry
+    /// read back from a run).
+    fn expand(&self, key: &Key, entry: &[u8], texts: &[Text], out: &mut Vec<u8>) -> io::Result<()>;
+    /// About how many bytes of output `entry` (held in memory) gives.
+    fn output_len(&self, entry: &[u8]) -> usize;
 }
 
+/// Entries of one input's batch back to back in `bytes`; `lines` has each one's key (whose
+/// input and batch are the batch's) and end offset; `texts` are the texts its entries refer to.
+#[derive(Default)]
+pub struct Batch {
+    pub input: u32,
+    pub number: u64,
+    pub bytes: Vec<u8>,
+    pub lines: Vec<(Key, u32)>,
+    pub texts: Vec<Text>,
+}
+
+/// A held entry: its key but for the input and batch number (its batch's), and where it is.
+/// 48 bytes: most of what a held Security event takes.
 struct Entry {
-    key: Key,
+    secs: i64,
+    loc: u64,
+    nanos: u32,
+    file: u32,
+    idx: u32,
     batch: u32,
     start: u32,
     end: u32,
+    loc_kind: u8,
+}
+
+/// A held batch.
+struct HeldBatch {
+    input: u32,
+    number: u64,
+    bytes: Vec<u8>,
+    texts: Vec<Text>,
 }
 
 #[derive(Default)]
 struct Held {
-    batches: Vec<Vec<u8>>,
+    batches: Vec<HeldBatch>,
     entries: Vec<Entry>,
-    /// Memory the held lines take, with their index.
+    /// Memory the held entries take, with their index.
     bytes: usize,
 }
 
 impl Held {
     fn line(&self, e: &Entry) -> &[u8] {
-        &self.batches[e.batch as usize][e.start as usize..e.end as usize]
+        &self.batches[e.batch as usize].bytes[e.start as usize..e.end as usize]
+    }
+
+    fn texts(&self, e: &Entry) -> &[Text] {
+        &self.batches[e.batch as usize].texts
+    }
+
+    fn key(&self, e: &Entry) -> Key {
+        let b = &self.batches[e.batch as usize];
+        Key {
+            secs: e.secs,
+            nanos: e.nanos,
+            file: e.file,
+            loc_kind: e.loc_kind,
+            loc: e.loc,
+            input: b.input,
+            batch: b.number,
+            idx: e.idx,
+        }
+    }
+
+    /// Key order; the input and batch number are looked up only for the same record twice.
+    fn cmp(&self, a: &Entry, b: &Entry) -> std::cmp::Ordering {
+        (a.secs, a.nanos, a.file, a.loc_kind, a.loc)
+            .cmp(&(b.secs, b.nanos, b.file, b.loc_kind, b.loc))
+            .then_with(|| {
+                let (x, y) = (
+                    &self.batches[a.batch as usize],
+                    &self.batches[b.batch as usize],
+                );
+                (x.input, x.number, a.idx).cmp(&(y.input, y.number, b.idx))
+            })
     }
 
     fn sort(&mut self) {
-        self.entries.par_sort_unstable_by_key(|e| e.key);
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.par_sort_by(|a, b| self.cmp(a, b));
+        self.entries = entries;
     }
 }
 
@@ -123,40 +191,36 @@ struct Spilled {
 const FAN_IN: usize = 32;
 /// Read buffer of each run in a merge.
 const RUN_READ_BUFFER: usize = 128 << 10;
-/// Entries written to a run with one system call (Linux takes 1024 slices at most).
-const WRITE_GROUP: usize = 500;
 /// Output gathered before it is written on.
 const OUT_BUFFER: usize = 1 << 20;
 
-/// Sorts lines handed over from many threads in at most about twice `budget` bytes of memory.
-pub struct LineSorter {
+/// Sorts entries handed over from many threads in at most about twice `budget` bytes of memory.
+pub struct LineSorter<'c> {
     budget: usize,
+    codec: &'c dyn Codec,
     held: Mutex<Held>,
     /// Taken for the whole of a spill: one at a time, and a thread that fills the memory again
     /// meanwhile waits here rather than holding a second full buffer.
     spilled: Mutex<Spilled>,
-    /// Line buffers of spilled runs, for the next batches: memory is reused, not returned to
-    /// the allocator and faulted in again for every run.
-    free: Mutex<Vec<Vec<u8>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl LineSorter {
-    pub fn new(budget: usize) -> Self {
+impl<'c> LineSorter<'c> {
+    pub fn new(budget: usize, codec: &'c dyn Codec) -> Self {
+        // Room for all the entries the budget can hold (each with a few bytes of its own), so
+        // the index never grows by copying; its pages are only touched as they fill.
+        let mut held = Held::default();
+        held.entries
+            .reserve((budget / (std::mem::size_of::<Entry>() + 16)).min(1 << 20));
         LineSorter {
             budget: budget.max(1),
-            held: Mutex::new(Held::default()),
+            codec,
+            held: Mutex::new(held),
             spilled: Mutex::new(Spilled::default()),
-            free: Mutex::new(Vec::new()),
         }
-    }
-
-    /// An empty buffer to render a batch's lines into: one a spilled run left, or a new one.
-    pub fn buffer(&self) -> Vec<u8> {
-        lock(&self.free).pop().unwrap_or_default()
     }
 
     /// Bytes of run between two index entries: about 2,000 per run of `budget` bytes.
@@ -175,17 +239,28 @@ impl LineSorter {
             let mut start = 0u32;
             h.bytes += batch.bytes.capacity()
                 + batch.lines.len() * std::mem::size_of::<Entry>()
-                + std::mem::size_of::<Vec<u8>>();
+                + std::mem::size_of::<HeldBatch>()
+                + texts_bytes(&batch.texts);
             for (key, end) in batch.lines {
                 h.entries.push(Entry {
-                    key,
+                    secs: key.secs,
+                    loc: key.loc,
+                    nanos: key.nanos,
+                    file: key.file,
+                    idx: key.idx,
                     batch: n,
                     start,
                     end,
+                    loc_kind: key.loc_kind,
                 });
                 start = end;
             }
-            h.batches.push(batch.bytes);
+            h.batches.push(HeldBatch {
+                input: batch.input,
+                number: batch.number,
+                bytes: batch.bytes,
+                texts: batch.texts,
+            });
             h.bytes >= self.budget
         };
         if full {
@@ -203,34 +278,29 @@ impl LineSorter {
             if let Some(mut held) = taken {
                 if s.error.is_none() {
                     held.sort();
-                    match write_run(&held, self.index_every()) {
+                    match write_run(&held, self.index_every(), self.codec) {
                         Ok(run) => s.runs.push(run),
                         Err(e) => s.error = Some(e),
                     }
-                }
-                let mut free = lock(&self.free);
-                for mut b in held.batches {
-                    b.clear();
-                    free.push(b);
                 }
             }
         }
     }
 
-    /// Write every line, in key order, to `out`.
+    /// Write every entry, in key order, to `out`, as the codec turns it into output.
     pub fn finish(self, out: &mut dyn Write) -> io::Result<()> {
+        let codec = self.codec;
         let every = self.index_every();
         let range_bytes = self.range_bytes();
         let mut held = self.held.into_inner().unwrap_or_else(|p| p.into_inner());
         let spilled = self.spilled.into_inner().unwrap_or_else(|p| p.into_inner());
-        drop(self.free);
         if let Some(e) = spilled.error {
             return Err(temp_failed(e));
         }
         held.sort();
         let mut runs = spilled.runs;
         if runs.len() < FAN_IN {
-            return merge_ranges(&runs, &held, range_bytes, out);
+            return merge_ranges(&runs, &held, range_bytes, out, codec);
         }
         // Leave room for the memory run in the last merge. These passes only touch temporary
         // files, so any error is theirs.
@@ -238,8 +308,8 @@ impl LineSorter {
             let rest = runs.split_off(FAN_IN);
             let mut w = RunWriter::new(every).map_err(temp_failed)?;
             let mut sources: Vec<Source> = runs.iter().map(Source::whole).collect();
-            merge(&mut sources, &held, (None, None), &mut |k, line| {
-                w.push(k, line)
+            merge(&mut sources, &held, (None, None), &mut |k, entry, _| {
+                w.push(k, entry)
             })
             .map_err(temp_failed)?;
             drop(sources);
@@ -249,36 +319,43 @@ impl LineSorter {
         let mut sources: Vec<Source> = runs.iter().map(Source::whole).collect();
         sources.push(Source::memory(0..held.entries.len()));
         let mut buf = Vec::with_capacity(OUT_BUFFER);
-        merge(&mut sources, &held, (None, None), &mut |_, line| {
-            buf.extend_from_slice(line);
-            if buf.len() >= OUT_BUFFER {
-                out.write_all(&buf)?;
-                buf.clear();
-            }
-            Ok(())
-        })?;
+        merge(
+            &mut sources,
+            &held,
+            (None, None),
+            &mut |key, entry, texts| {
+                codec.expand(key, entry, texts, &mut buf)?;
+                if buf.len() >= OUT_BUFFER {
+                    out.write_all(&buf)?;
+                    buf.clear();
+                }
+                Ok(())
+            },
+        )?;
         out.write_all(&buf)
     }
 
-    /// Output of one range of the last merge: the ranges merged at once (two per worker) then
-    /// take about half the budget.
+    /// Output of one range of the last merge: small enough to be written while it is still in
+    /// the cache, with the ranges merged at once (two per worker) taking a few MiB.
     fn range_bytes(&self) -> u64 {
         let at_once = 2 * rayon::current_num_threads().max(1);
-        (self.budget / (2 * at_once)).max(1) as u64
+        (self.budget / (8 * at_once)).clamp(1, 2 << 20) as u64
     }
 }
 
-/// Write held entries, sorted, to a new temporary file, several per system call.
-fn write_run(held: &Held, every: u64) -> io::Result<Run> {
+/// Write held entries, sorted, to a new temporary file, each on its own (`Codec::to_run`).
+fn write_run(held: &Held, every: u64, codec: &dyn Codec) -> io::Result<Run> {
     let mut w = RunWriter::new(every)?;
-    for group in held.entries.chunks(WRITE_GROUP) {
-        w.push_group(group.iter().map(|e| (e.key, held.line(e))))?;
+    let mut entry = Vec::new();
+    for e in &held.entries {
+        entry.clear();
+        codec.to_run(held.line(e), held.texts(e), &mut entry);
+        w.push(&held.key(e), &entry)?;
     }
     w.finish()
 }
 
-/// Writes a run: entries one by one through a buffer, or a group at a time straight from
-/// where the lines are; notes an index entry every `every` bytes.
+/// Writes a run: entries through a buffer; notes an index entry every `every` bytes.
 struct RunWriter {
     file: File,
     stage: Vec<u8>,
@@ -324,33 +401,6 @@ impl RunWriter {
         if self.stage.len() >= OUT_BUFFER {
             self.file.write_all(&self.stage)?;
             self.stage.clear();
-        }
-        Ok(())
-    }
-
-    fn push_group<'a>(&mut self, group: impl Iterator<Item = (Key, &'a [u8])>) -> io::Result<()> {
-        self.file.write_all(&self.stage)?;
-        self.stage.clear();
-        let mut heads = Vec::with_capacity(WRITE_GROUP);
-        let mut lines = Vec::with_capacity(WRITE_GROUP);
-        for (key, line) in group {
-            self.mark(key, line.len());
-            heads.push(header(&key, line.len())?);
-            lines.push(line);
-        }
-        let mut slices: Vec<IoSlice> = heads
-            .iter()
-            .zip(&lines)
-            .flat_map(|(h, l)| [IoSlice::new(h), IoSlice::new(l)])
-            .collect();
-        let mut rest = &mut slices[..];
-        while !rest.is_empty() {
-            match self.file.write_vectored(rest) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => IoSlice::advance_slices(&mut rest, n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
         }
         Ok(())
     }
@@ -465,6 +515,16 @@ fn temp_failed(e: io::Error) -> io::Error {
     )
 }
 
+/// Memory a batch's texts take.
+fn texts_bytes(texts: &Vec<Text>) -> usize {
+    texts.capacity() * std::mem::size_of::<Text>()
+        + texts
+            .iter()
+            .filter(|t| t.is_heap_allocated())
+            .map(|t| t.capacity())
+            .sum::<usize>()
+}
+
 fn truncated_run() -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
@@ -496,7 +556,7 @@ impl<'r> Source<'r> {
             Source::Disk(c) => c.advance(),
             Source::Memory { next, end } => {
                 let e = (*next < *end)
-                    .then(|| held.entries.get(*next).map(|e| e.key))
+                    .then(|| held.entries.get(*next).map(|e| held.key(e)))
                     .flatten();
                 *next += 1;
                 Ok(e)
@@ -504,16 +564,20 @@ impl<'r> Source<'r> {
         }
     }
 
-    fn line<'h>(&'h self, held: &'h Held) -> &'h [u8] {
+    /// The current entry and the texts it may refer to.
+    fn line<'h>(&'h self, held: &'h Held) -> (&'h [u8], &'h [Text]) {
         match self {
-            Source::Disk(c) => c.line(),
+            Source::Disk(c) => (c.line(), &[]),
             Source::Memory { next, .. } => held
                 .entries
                 .get(next.wrapping_sub(1))
-                .map_or(&[][..], |e| held.line(e)),
+                .map_or((&[][..], &[][..]), |e| (held.line(e), held.texts(e))),
         }
     }
 }
+
+/// Takes each merged entry with the texts it may refer to.
+type Sink<'s> = dyn FnMut(&Key, &[u8], &[Text]) -> io::Result<()> + 's;
 
 /// K-way merge of `sources`, in key order, of the entries with keys in `[from, until)` (no
 /// bound where `None`); each goes to `sink`.
@@ -521,7 +585,7 @@ fn merge(
     sources: &mut [Source],
     held: &Held,
     (from, until): (Option<Key>, Option<Key>),
-    sink: &mut dyn FnMut(&Key, &[u8]) -> io::Result<()>,
+    sink: &mut Sink,
 ) -> io::Result<()> {
     let below = |k: &Key| until.is_none_or(|u| *k < u);
     let mut heap = BinaryHeap::with_capacity(sources.len());
@@ -536,7 +600,8 @@ fn merge(
         }
     }
     while let Some(Reverse((key, i))) = heap.pop() {
-        sink(&key, sources[i].line(held))?;
+        let (entry, texts) = sources[i].line(held);
+        sink(&key, entry, texts)?;
         if let Some(k) = sources[i].advance(held)?.filter(below) {
             heap.push(Reverse((k, i)));
         }
@@ -551,21 +616,20 @@ fn merge_ranges(
     held: &Held,
     range_bytes: u64,
     out: &mut dyn Write,
+    codec: &dyn Codec,
 ) -> io::Result<()> {
-    // Samples of the key space, with the bytes each stands for: the runs' index entries, and
-    // every 32nd held entry.
+    // Samples of the key space, with the output each stands for: the runs' index entries (a
+    // run's entry gives up to about three times its bytes), and every 32nd held entry.
     let mut samples: Vec<(Key, u64)> = Vec::new();
     for run in runs {
         for (i, (key, offset)) in run.index.iter().enumerate() {
             let next = run.index.get(i + 1).map_or(run.len, |(_, o)| *o);
-            samples.push((*key, next - offset));
+            samples.push((*key, 3 * (next - offset)));
         }
     }
     for group in held.entries.chunks(32) {
-        let bytes = group
-            .iter()
-            .map(|e| u64::from(e.end - e.start) + HEADER_BYTES as u64);
-        samples.push((group[0].key, bytes.sum()));
+        let bytes = group.iter().map(|e| codec.output_len(held.line(e)) as u64);
+        samples.push((held.key(&group[0]), bytes.sum()));
     }
     samples.sort_unstable_by_key(|(k, _)| *k);
     let mut bounds: Vec<Key> = Vec::new();
@@ -589,7 +653,7 @@ fn merge_ranges(
     for group in ranges.chunks(at_once) {
         let merged: Vec<io::Result<Vec<u8>>> = group
             .par_iter()
-            .map(|(lo, hi)| merge_range(runs, held, *lo, *hi, &pool))
+            .map(|(lo, hi)| merge_range(runs, held, (*lo, *hi), &pool, codec))
             .collect();
         for m in merged {
             let mut m = m?;
@@ -613,9 +677,9 @@ struct Pools {
 fn merge_range(
     runs: &[Run],
     held: &Held,
-    lo: Option<Key>,
-    hi: Option<Key>,
+    (lo, hi): (Option<Key>, Option<Key>),
     pool: &Pools,
+    codec: &dyn Codec,
 ) -> io::Result<Vec<u8>> {
     let mut sources = Vec::with_capacity(runs.len() + 1);
     for run in runs {
@@ -634,15 +698,14 @@ fn merge_range(
             sources.push(Source::Disk(Cursor::new(run, start..end, buf)));
         }
     }
-    let first = lo.map_or(0, |lo| held.entries.partition_point(|e| e.key < lo));
+    let first = lo.map_or(0, |lo| held.entries.partition_point(|e| held.key(e) < lo));
     let last = hi.map_or(held.entries.len(), |hi| {
-        held.entries.partition_point(|e| e.key < hi)
+        held.entries.partition_point(|e| held.key(e) < hi)
     });
     sources.push(Source::memory(first..last.max(first)));
     let mut buf = lock(&pool.outputs).pop().unwrap_or_default();
-    merge(&mut sources, held, (lo, hi), &mut |_, line| {
-        buf.extend_from_slice(line);
-        Ok(())
+    merge(&mut sources, held, (lo, hi), &mut |key, entry, texts| {
+        codec.expand(key, entry, texts, &mut buf)
     })?;
     let mut spare = lock(&pool.reads);
     for s in sources {
@@ -657,27 +720,48 @@ fn merge_range(
 mod tests {
     use super::*;
 
-    fn key(secs: i64, idx: u32) -> Key {
+    /// Keys that tie but for the input and batch now and then (the same record read twice).
+    fn key(secs: i64, idx: u32, batch: u64) -> Key {
         Key {
             secs,
             nanos: (idx % 7) * 1000,
             file: idx % 3,
             loc_kind: (idx % 2) as u8,
-            loc: u64::from(idx),
-            input: 0,
-            batch: 0,
+            loc: u64::from(idx % 5),
+            input: (batch % 2) as u32,
+            batch,
             idx,
         }
     }
 
+    /// Entries that are their output.
+    struct Lines;
+
+    impl Codec for Lines {
+        fn to_run(&self, entry: &[u8], _: &[Text], out: &mut Vec<u8>) {
+            out.extend_from_slice(entry);
+        }
+        fn expand(&self, _: &Key, entry: &[u8], _: &[Text], out: &mut Vec<u8>) -> io::Result<()> {
+            out.extend_from_slice(entry);
+            Ok(())
+        }
+        fn output_len(&self, entry: &[u8]) -> usize {
+            entry.len()
+        }
+    }
+
     fn sorted_output(budget: usize, batches: &[Vec<(Key, String)>]) -> Vec<u8> {
-        let s = LineSorter::new(budget);
+        let s = LineSorter::new(budget, &Lines);
         std::thread::scope(|scope| {
             for chunk in batches.chunks(batches.len().div_ceil(3).max(1)) {
                 let s = &s;
                 scope.spawn(move || {
                     for b in chunk {
-                        let mut batch = Batch::default();
+                        let mut batch = Batch {
+                            input: b[0].0.input,
+                            number: b[0].0.batch,
+                            ..Batch::default()
+                        };
                         for (k, line) in b {
                             batch.bytes.extend_from_slice(line.as_bytes());
                             batch.lines.push((*k, batch.bytes.len() as u32));
@@ -698,11 +782,12 @@ mod tests {
         let mut batches = Vec::new();
         let mut all = Vec::new();
         let mut idx = 0u32;
-        for b in 0..120 {
+        for b in 0..120u64 {
             let mut batch = Vec::new();
-            for i in 0..50 {
-                let secs = ((b * 37 + i * 11) % 400) as i64 - 100;
-                let k = key(secs, idx);
+            for i in 0..50u32 {
+                let secs = ((b * 37 + u64::from(i) * 11) % 400) as i64 - 100;
+                // Positions restart in each batch, as they do in a reader's batches.
+                let k = key(secs, i, b);
                 let line = format!("{secs} {idx} {}\n", "x".repeat((idx % 40) as usize));
                 batch.push((k, line.clone()));
                 all.push((k, line));

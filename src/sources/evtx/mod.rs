@@ -31,12 +31,13 @@
 //! complete records of that chunk read, and is reported.
 
 mod fallback;
+mod pooled;
 mod reader;
 mod templates;
 mod walker;
 
 use super::windows_event as we;
-use super::{Collect, Event, EventSink, Parsed, ReadCtx};
+use super::{Collect, Event, EventSink, Kept, Parsed, ReadCtx};
 use crate::model::{EventFilter, FileKind, FileReport, Loc, Problem, SourceRef, Time, TimeBasis};
 use evtx::{EvtxChunkData, ParserSettings};
 use fallback::{chain, crate_records};
@@ -101,7 +102,9 @@ struct ChunkOutcome {
     kinds: Vec<(super::FamilyId, u32)>,
     first: Option<Time>,
     last: Option<Time>,
-    events: Vec<Event>,
+    events: Vec<Kept>,
+    /// The texts of its pooled Security events (see [`super::Pooled`]).
+    texts: Vec<crate::model::Text>,
     problems: Vec<Problem>,
 }
 
@@ -139,7 +142,7 @@ impl ChunkOutcome {
     /// A read record's payload, if the mapper kept it; `raw` is the record the mapper read.
     fn keep(&mut self, work: &Work, id: u64, raw: &we::RawEvent<'_>) {
         match we::to_event_data(raw) {
-            Some(data) => self.events.push(Event {
+            Some(data) => self.events.push(Kept::Event(Box::new(Event {
                 time: raw.time,
                 time_basis: TimeBasis::Utc,
                 source: SourceRef {
@@ -148,7 +151,7 @@ impl ChunkOutcome {
                 },
                 machine: raw.computer.as_deref().and_then(we::clean_str),
                 data,
-            }),
+            }))),
             None => self.ignored += 1,
         }
     }
@@ -160,6 +163,8 @@ struct Work<'a> {
     filter: &'a EventFilter,
     settings: Arc<ParserSettings>,
     path: Path,
+    /// Whether the sink takes Security events with their texts held once per chunk.
+    pooled: bool,
 }
 
 /// What the file thread keeps of each chunk once its events went to the sink: where it sits in

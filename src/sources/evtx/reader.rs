@@ -14,7 +14,7 @@ use super::{
 };
 use crate::fsio::read_at;
 use crate::model::Problem;
-use crate::sources::{EventSink, ReadCtx};
+use crate::sources::{EventSink, Pooled, ReadCtx};
 use evtx::{EvtxFileHeader, ParserSettings};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -146,6 +146,7 @@ pub(super) fn read_chunks<R: Read>(
         filter: ctx.filter,
         settings: Arc::new(ParserSettings::default()),
         path,
+        pooled: sink.pooled(),
     };
     // The events leave from the worker, so the sink's own work (rendering) runs in parallel.
     // Progress moves a chunk at a time, as each is done.
@@ -154,7 +155,12 @@ pub(super) fn read_chunks<R: Read>(
         let mut o = guarded_chunk(&work, c);
         let events = std::mem::take(&mut o.events);
         o.kept = events.len() as u64;
-        sink.take(o.number, events);
+        let pooled = Pooled {
+            file: Arc::clone(&work.file),
+            texts: std::mem::take(&mut o.texts),
+            events,
+        };
+        sink.take_pooled(o.number, pooled);
         ctx.advance(len);
         o
     };

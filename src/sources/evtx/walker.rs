@@ -9,10 +9,13 @@
 //! nested fragments, the chunk's string table. Anything else makes it give up on the chunk
 //! (`None`), which then goes through [`super::fallback`].
 
+use super::pooled::Pool;
 use super::templates::{self, Cursor, Part, SharedTemplates, TemplateMap, Templates};
 use super::{ChunkOutcome, Work, CHUNK_HEADER_SIZE};
 use crate::model::Time;
+use crate::sources::security::{Field, Fill};
 use crate::sources::windows_event::{self as we, RawEvent, Value};
+use crate::sources::{Kept, PooledSecurity};
 use evtx::EvtxChunkHeader;
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -99,20 +102,27 @@ impl TextCache {
 }
 
 /// A parsed template instance: its template map (an index into the walk's [`Templates`]), its
-/// values (a range of the walk's value buffer) and its nested fragments (by the index of the
-/// substitution that holds them). Indices rather than references, so a record costs no
-/// allocation and no reference count.
+/// values (a range of the walk's value buffer), the index of the substitution that holds it in
+/// its parent, and its nested fragments: the first, each linking to the next (indices in the
+/// walk's node buffer). Indices rather than references, so a record costs no allocation and no
+/// reference count.
 struct Node {
     map: usize,
     values: std::ops::Range<usize>,
-    children: Vec<(u16, Node)>,
+    index: u16,
+    first: usize,
+    next: usize,
 }
+
+/// No node.
+const NONE: usize = usize::MAX;
 
 /// A parsed record's nodes resolved against the walk's templates and values.
 #[derive(Clone, Copy)]
 struct View<'a, 'c> {
     maps: &'a [Rc<TemplateMap>],
     values: &'a [(u8, &'c [u8])],
+    nodes: &'a [Node],
 }
 
 impl<'a, 'c> View<'a, 'c> {
@@ -124,13 +134,15 @@ impl<'a, 'c> View<'a, 'c> {
         &self.values[n.values.clone()]
     }
 
+    /// The nested fragments of `n`.
+    fn children(&self, n: &Node) -> impl Iterator<Item = &'a Node> + 'a {
+        let nodes = self.nodes;
+        std::iter::successors(nodes.get(n.first), move |c| nodes.get(c.next))
+    }
+
     /// How many EventData/UserData pairs the instance and its fragments can hold.
     fn data_len(&self, n: &Node) -> usize {
-        self.map(n).data.len()
-            + n.children
-                .iter()
-                .map(|(_, c)| self.data_len(c))
-                .sum::<usize>()
+        self.map(n).data.len() + self.children(n).map(|c| self.data_len(c)).sum::<usize>()
     }
 }
 
@@ -140,46 +152,70 @@ const MAX_NESTING: usize = 4;
 /// Parse and check an instance the way the crate would build it: every value of a known type
 /// and a consistent size, every nested fragment a template instance whose definition the walker
 /// understands. `None` for anything else (the chunk then goes through the crate).
-/// `bytes` is the instance's BinXML (a slice of `chunk`); its values go to `values`.
+/// `bytes` is the instance's BinXML (a slice of `chunk`), held by substitution `index` of its
+/// parent; its values go to `values`, its nodes to `nodes`, its own last. Returns that node's
+/// index.
+#[allow(clippy::too_many_arguments)]
 fn node<'c>(
     chunk: &'c [u8],
     bytes: &'c [u8],
     values: &mut Vec<(u8, &'c [u8])>,
+    nodes: &mut Vec<Node>,
+    index: u16,
     prefix: &[String],
     templates: &mut Templates,
     shared: &SharedTemplates,
     depth: usize,
-) -> Option<Node> {
+) -> Option<usize> {
     let start = values.len();
     let def_offset = parse_instance(chunk, bytes, values)?;
     let end = values.len();
     let map = templates::template(templates, shared, chunk, def_offset, prefix)?;
-    let mut children = Vec::new();
+    let (mut first, mut last) = (NONE, NONE);
     for at in start..end {
         let (ty, b) = values[at];
-        if ty == 0x21 {
-            if depth >= MAX_NESTING {
+        if ty != 0x21 {
+            if !plausible_value(ty, b) {
                 return None;
             }
-            let index = u16::try_from(at - start).ok()?;
-            // Where the fragment sits decides how its elements read; elsewhere it is only checked.
-            // (The walk's own copy of the path: the map's is shared between threads, and
-            // counting references to it from every record would have them contend for it.)
-            let path = templates.paths[map]
-                .iter()
-                .find(|(i, _)| *i == index)
-                .map_or_else(|| Rc::clone(&templates.unplaced), |(_, p)| Rc::clone(p));
-            let child = node(chunk, b, values, &path, templates, shared, depth + 1)?;
-            children.push((index, child));
-        } else if !plausible_value(ty, b) {
+            continue;
+        }
+        if depth >= MAX_NESTING {
             return None;
         }
+        let index = u16::try_from(at - start).ok()?;
+        // Where the fragment sits decides how its elements read; elsewhere it is only checked.
+        // (The walk's own copy of the path: the map's is shared between threads, and counting
+        // references to it from every record would have them contend for it.)
+        let path = templates.paths[map]
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map_or_else(|| Rc::clone(&templates.unplaced), |(_, p)| Rc::clone(p));
+        let child = node(
+            chunk,
+            b,
+            values,
+            nodes,
+            index,
+            &path,
+            templates,
+            shared,
+            depth + 1,
+        )?;
+        match nodes.get_mut(last) {
+            Some(prev) => prev.next = child,
+            None => first = child,
+        }
+        last = child;
     }
-    Some(Node {
+    nodes.push(Node {
         map,
         values: start..end,
-        children,
-    })
+        index,
+        first,
+        next: NONE,
+    });
+    Some(nodes.len() - 1)
 }
 
 /// Whether the crate reads a value of this type and size without error, as it is.
@@ -346,15 +382,19 @@ fn collect_data<'x>(view: View<'x, 'x>, node: &Node, out: &mut Vec<(Cow<'x, str>
         }
     }
     for op in &map.opaque {
-        if let Some((_, child)) = node.children.iter().find(|(i, _)| *i == op.index) {
+        if let Some(child) = view.children(node).find(|c| c.index == op.index) {
             collect_data(view, child, out);
         }
     }
 }
 
 /// State of one walk over a chunk.
-struct Walk<'w> {
+struct Walk<'w, 'c> {
     work: &'w Work<'w>,
+    /// The texts of pooled Security events, and by template map (by its index in `templates`)
+    /// which of its EventData values map to which Security field.
+    pool: Pool<'c>,
+    plans: Vec<Plan>,
     templates: Templates,
     channel: TextCache,
     provider: TextCache,
@@ -362,8 +402,8 @@ struct Walk<'w> {
     computer: TextCache,
     /// The generation of `computer` last noted in the chunk's outcome.
     computer_noted: u64,
-    /// Whether padtriage reads any record of the current channel (by channel generation).
-    channel_used: Option<(u64, bool)>,
+    /// The family of the current channel, if padtriage reads it (by channel generation).
+    channel_family: Option<(u64, Option<we::Family>)>,
     /// The channel generation last noted in the chunk's channel list.
     channel_noted: u64,
     /// Oldest and newest record time, as FILETIME.
@@ -393,21 +433,26 @@ fn walk_chunk_with(
 ) -> Option<ChunkOutcome> {
     let mut out = ChunkOutcome {
         number,
+        // Most records of a Security chunk are kept.
+        events: Vec::with_capacity(if work.pooled { 64 } else { 0 }),
         ..ChunkOutcome::default()
     };
     let mut w = Walk {
         work,
+        pool: Pool::default(),
+        plans: Vec::new(),
         templates: Templates::default(),
         channel: TextCache::default(),
         provider: TextCache::default(),
         computer: TextCache::default(),
         computer_noted: u64::MAX,
-        channel_used: None,
+        channel_family: None,
         channel_noted: 0,
         first: u64::MAX,
         last: 0,
     };
     let mut values = Vec::with_capacity(64);
+    let mut nodes = Vec::with_capacity(4);
     let live_end = (header.free_space_offset as usize).min(data.len());
     let mut offset = CHUNK_HEADER_SIZE;
     while offset < live_end {
@@ -438,8 +483,19 @@ fn walk_chunk_with(
         }
         let stream = data.get(offset + 24..offset + size - 4)?;
         values.clear();
-        let node = node(data, stream, &mut values, &[], &mut w.templates, shared, 0)?;
-        w.record(&mut out, id, ft, &node, &values);
+        nodes.clear();
+        let root = node(
+            data,
+            stream,
+            &mut values,
+            &mut nodes,
+            0,
+            &[],
+            &mut w.templates,
+            shared,
+            0,
+        )?;
+        w.record(&mut out, id, ft, root, &nodes, &values);
         if id == header.last_event_record_id {
             break;
         }
@@ -450,17 +506,20 @@ fn walk_chunk_with(
         out.first = filetime(w.first);
         out.last = filetime(w.last);
     }
+    out.texts = w.pool.texts;
     Some(out)
 }
 
-impl Walk<'_> {
+impl<'c> Walk<'_, 'c> {
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
         out: &mut ChunkOutcome,
         id: u64,
         ft: u64,
-        node: &Node,
-        all_values: &[(u8, &[u8])],
+        root: usize,
+        nodes: &[Node],
+        all_values: &[(u8, &'c [u8])],
     ) {
         out.records += 1;
         self.first = self.first.min(ft);
@@ -468,7 +527,9 @@ impl Walk<'_> {
         let view = View {
             maps: &self.templates.maps,
             values: all_values,
+            nodes,
         };
+        let node = &nodes[root];
         let map = view.map(node);
         let values = view.values(node);
         let present = self
@@ -489,33 +550,34 @@ impl Walk<'_> {
             out.ignored += 1;
             return;
         };
-        let used = match self.channel_used {
-            Some((seen, used)) if seen == generation => used,
+        let channel_family = match self.channel_family {
+            Some((seen, family)) if seen == generation => family,
             _ => {
-                let used = we::channel_used(channel);
-                self.channel_used = Some((generation, used));
-                used
+                let family = super::super::registry::family_of_channel(channel);
+                self.channel_family = Some((generation, family));
+                family
             }
         };
-        if !used {
+        let Some(channel_family) = channel_family else {
             out.ignored += 1;
             return;
-        }
+        };
         let Some(event_id) = resolve(&map.event_id, values).and_then(|v| v.as_u32()) else {
             out.ignored += 1;
             return;
         };
         // Only some channels' selection looks at the provider (System: the Service Control
         // Manager).
-        let provider = if super::super::registry::channel_needs_provider(channel) {
+        let provider = if channel_family.by_provider() {
             self.provider.get(resolve(&map.provider, values).as_ref())
         } else {
             None
         };
-        let Some(family) = we::select(channel, provider, event_id) else {
+        if !channel_family.select(provider, event_id) {
             out.ignored += 1;
             return;
-        };
+        }
+        let family = channel_family;
         out.see_kind(family, event_id);
         // The machine of every record read (a log names one, or a few after a rename), decoded
         // once whenever it changes; it scopes evidence to the run's machine.
@@ -532,6 +594,23 @@ impl Walk<'_> {
             out.ignored += 1;
             return;
         };
+        // A sink that holds texts once per chunk gets Security events with their texts as
+        // numbers in the chunk's pool, filled straight from the substitution values.
+        if self.work.pooled && family == we::Family::Security {
+            let pool = &mut self.pool;
+            let computer = text_number(COMPUTER_PLACE, &map.computer, values, pool);
+            let mut fill = Fill::new(event_id, computer);
+            if fill_security(view, node, &mut self.plans, pool, &mut fill) {
+                let data = fill.finish();
+                out.events.push(Kept::Security(PooledSecurity {
+                    time,
+                    record: id,
+                    machine: data.computer,
+                    data,
+                }));
+                return;
+            }
+        }
         let mut data = Vec::with_capacity(view.data_len(node));
         collect_data(view, node, &mut data);
         let computer = computer.map(Cow::Borrowed);
@@ -557,6 +636,102 @@ impl Walk<'_> {
         };
         out.keep(self.work, id, &raw);
     }
+}
+
+/// Which of a template map's EventData values go to which Security field, by their index in
+/// its data: worked out once per map and chunk.
+enum Plan {
+    Unknown,
+    Fields(Vec<(usize, Field)>),
+    /// A name is not a literal of the template (so it may differ from record to record).
+    Names,
+}
+
+fn plan(map: &TemplateMap) -> Plan {
+    let mut fields = Vec::new();
+    for (i, (name, _)) in map.data.iter().enumerate() {
+        let mut text = String::new();
+        for part in name {
+            match part {
+                Part::Lit(s) => text.push_str(s),
+                Part::Sub(_) => return Plan::Names,
+            }
+        }
+        if let Some(f) = Field::of(&text) {
+            fields.push((i, f));
+        }
+    }
+    Plan::Fields(fields)
+}
+
+/// The computer's place in the pool (fields take the places of their [`Field`] number).
+const COMPUTER_PLACE: usize = super::pooled::PLACES - 1;
+
+/// The number in `pool` of the cleaned text of the value `parts` make with `values`.
+/// `place` tells the pool where the value is (a field, or the computer).
+fn text_number<'c>(
+    place: usize,
+    parts: &[Part],
+    values: &[(u8, &'c [u8])],
+    pool: &mut Pool<'c>,
+) -> Option<u32> {
+    match parts {
+        [Part::Sub(k)] => {
+            let &(ty, b) = values.get(usize::from(*k))?;
+            pool.intern(place, ty, b, || {
+                raw_value(ty, b).and_then(|v| we::clean_text(&v))
+            })
+        }
+        // (A value's cleaned text is that of its text, whatever its type.)
+        _ => {
+            let value = resolve(parts, values)?;
+            let text = value.text();
+            pool.intern_text(&text, || we::clean_str(&text))
+        }
+    }
+}
+
+/// Fill a Security event from the EventData of `node` and of the fragments nested in it, in
+/// the order [`collect_data`] lists them (so with what `from_raw` would make of them), texts
+/// numbered in `pool`. `false` when a template has no plan: the record then goes through
+/// [`RawEvent`] as other families' do.
+fn fill_security<'c>(
+    view: View<'_, 'c>,
+    node: &Node,
+    plans: &mut Vec<Plan>,
+    pool: &mut Pool<'c>,
+    fill: &mut Fill<u32>,
+) -> bool {
+    let map = view.map(node);
+    let values = view.values(node);
+    if plans.len() <= node.map {
+        plans.resize_with(node.map + 1, || Plan::Unknown);
+    }
+    if let Plan::Unknown = plans[node.map] {
+        plans[node.map] = plan(map);
+    }
+    let Plan::Fields(fields) = &plans[node.map] else {
+        return false;
+    };
+    for &(i, f) in fields {
+        let Some((_, parts)) = map.data.get(i).filter(|_| fill.wants(f)) else {
+            continue;
+        };
+        // A value that reads as nothing leaves the field empty, as an absent one does.
+        if f.is_number() {
+            fill.number(f, resolve(parts, values).and_then(|v| v.as_u32()));
+        } else {
+            fill.text(f, text_number(f as usize, parts, values, pool));
+        }
+    }
+    for op in &map.opaque {
+        if let Some(child) = view.children(node).find(|c| c.index == op.index) {
+            if !fill_security(view, child, plans, pool, fill) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Parse a BinXML stream `bytes` (a slice of `chunk`: a record's, or a nested fragment) that is
@@ -595,11 +770,15 @@ fn parse_instance<'a>(
     }
     let count = c.u32()? as usize;
     let descriptors = c.bytes(count.checked_mul(4)?)?;
-    values.reserve(count);
-    for d in descriptors.chunks_exact(4) {
-        let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
-        values.push((d[2], c.bytes(size)?));
-    }
+    let size = |d: &[u8]| usize::from(u16::from_le_bytes([d[0], d[1]]));
+    // All the values' bytes first, so each is sliced with no check that can fail.
+    let body = c.bytes(descriptors.chunks_exact(4).map(size).sum())?;
+    let mut at = 0;
+    values.extend(descriptors.chunks_exact(4).map(|d| {
+        let from = at;
+        at += size(d);
+        (d[2], body.get(from..at).unwrap_or_default())
+    }));
     // What follows must be the end: more tokens would be content the walker does not see.
     if c.pos < end && c.u8()? != 0x00 {
         return None;
@@ -628,6 +807,7 @@ mod tests {
             filter: &filter,
             settings: Arc::new(ParserSettings::default()),
             path: Path::Fast,
+            pooled: false,
         };
         // Only chunks with records the crate rejects go through the crate (for its exact errors
         // and resynchronisation); every other chunk is read by the walker, including chunks
