@@ -168,7 +168,7 @@ impl Held {
 
     fn sort(&mut self) {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.par_sort_by(|a, b| self.cmp(a, b));
+        entries.par_sort_unstable_by(|a, b| self.cmp(a, b));
         self.entries = entries;
     }
 }
