@@ -4,8 +4,9 @@
 //!
 //! `listing` says which bundles there are (an inbox's sub-folders and zips, or a manifest),
 //! `engine` runs them on a pool of workers with a time limit and panic isolation, and [`scan`]
-//! here decides per bundle (unchanged or not) and hands each result to the database, the output
-//! and the summary.
+//! here decides per bundle (unchanged or not) and hands each result to the database, the output,
+//! the summary and the HTML pages (`pages`). Under `--redact` each bundle's result is
+//! pseudonymised on its worker, with one key for the whole scan.
 
 pub mod db;
 pub mod engine;
