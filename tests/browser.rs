@@ -112,8 +112,13 @@ fn check(cond: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
 
 /// Load the page; it must make no request but itself and say nothing on the console.
 fn load(html: &Path, dir: &Path, name: &str) -> Result<Value, Failed> {
+    load_with(html, dir, name, PROBE)
+}
+
+/// [`load`], reading the page with `probe`.
+fn load_with(html: &Path, dir: &Path, name: &str, probe: &str) -> Result<Value, Failed> {
     let page = url(html);
-    let visit = with_browser(|b| b.visit(&page, PROBE))?;
+    let visit = with_browser(|b| b.visit(&page, probe))?;
     let complaints = visit.complaints();
     let requests = visit.requests_besides(&page);
     check(complaints.is_empty() && requests.is_empty(), || {
@@ -343,6 +348,81 @@ fn hostile_page() -> Result<(), Failed> {
     Ok(())
 }
 
+/// What the test reads from the fleet page.
+const FLEET_PROBE: &str = r##"(() => {
+  const q = s => Array.from(document.querySelectorAll(s));
+  return JSON.stringify({
+    title: document.title,
+    scripts: document.scripts.length,
+    loaders: q('img,iframe,object,embed,link,video,audio,source,script,base,form').length,
+    counts: q('table.counts tr').length,
+    causes: q('table.primary tbody tr').length,
+    rows: q('table.fleet tbody tr').map(r => ({
+      label: r.cells[0].textContent,
+      href: r.querySelector('a') ? r.querySelector('a').href : null,
+      answers: r.querySelectorAll('.answer').length,
+    })),
+  });
+})()"##;
+
+/// `scan samples --format html`: the fleet page loads on its own, shows the summary and a row
+/// per bundle, and every row's link opens that bundle's page, which loads on its own too.
+fn fleet_page(samples: &[PathBuf]) -> Result<(), Failed> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let html = tmp.path().join("scan.html");
+    let dir = samples
+        .first()
+        .and_then(|s| s.parent())
+        .ok_or("no sample")?;
+    let o = padtriage(&[
+        "scan",
+        dir.to_str().ok_or("samples path")?,
+        "--format",
+        "html",
+        "-o",
+        html.to_str().ok_or("temporary path")?,
+    ]);
+    if !matches!(o.status.code(), Some(0 | 3)) {
+        return Err(format!("scan: {}", String::from_utf8_lossy(&o.stderr)).into());
+    }
+    let p = load_with(&html, tmp.path(), "fleet", FLEET_PROBE)?;
+    check(p["title"] == "padtriage: batch scan", || {
+        format!("title {}", p["title"])
+    })?;
+    check(p["scripts"] == 0 && p["loaders"] == 0, || {
+        format!("active content: {p}")
+    })?;
+    check(
+        p["counts"].as_u64().unwrap_or(0) >= 6 && p["causes"].as_u64().unwrap_or(0) >= 1,
+        || format!("no summary: {p}"),
+    )?;
+    let rows = p["rows"].as_array().ok_or("rows")?;
+    check(rows.len() == samples.len(), || {
+        format!("{} rows for {} samples", rows.len(), samples.len())
+    })?;
+    for row in rows {
+        let label = row["label"].as_str().unwrap_or_default();
+        let href = row["href"]
+            .as_str()
+            .ok_or_else(|| format!("{label}: no link to its page"))?;
+        let visit = with_browser(|b| b.visit(href, PROBE))?;
+        let complaints = visit.complaints();
+        let requests = visit.requests_besides(href);
+        check(complaints.is_empty() && requests.is_empty(), || {
+            format!("{href}: network: {requests:#?}\nconsole: {complaints:#?}")
+        })?;
+        check(
+            visit.probe["title"] == format!("padtriage: {label}"),
+            || format!("{href} is not {label}'s page: {}", visit.probe["title"]),
+        )?;
+        check(
+            visit.probe["answers"].as_array().map(|a| a.len() as u64) == row["answers"].as_u64(),
+            || format!("{label}: the answers differ from its page's"),
+        )?;
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let ci = std::env::var("CI").as_deref() == Ok("true");
@@ -358,6 +438,7 @@ fn main() {
         .unwrap_or_default();
     samples.retain(|p| p.join("expected.json").is_file());
     samples.sort();
+    let all = samples.clone();
     let mut trials: Vec<Trial> = samples
         .into_iter()
         .map(|s| {
@@ -373,6 +454,12 @@ fn main() {
             "html_report_in_chromium::hostile_strings_stay_text",
             hostile_page,
         )
+        .with_ignored_flag(ignore),
+    );
+    trials.push(
+        Trial::test("html_report_in_chromium::fleet_page_of_a_scan", move || {
+            fleet_page(&all)
+        })
         .with_ignored_flag(ignore),
     );
     let conclusion = libtest_mimic::run(&args, trials);

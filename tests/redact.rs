@@ -361,3 +361,108 @@ fn timeline_redacts_identifiers_that_only_late_events_name() {
         }
     }
 }
+
+/// A copy of every sample in one inbox, each named after its first run's machine or user as
+/// well (`01-credentials-mismatch-RPA-VM01`), as customers' bundles often are.
+fn named_inbox(dir: &Path) -> PathBuf {
+    fn copy(src: &Path, dst: &Path) {
+        std::fs::create_dir_all(dst).unwrap();
+        for e in std::fs::read_dir(src).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &dst.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let inbox = dir.join("inbox");
+    for s in samples() {
+        let doc: Value =
+            serde_json::from_str(&output(&s, &["analyze", "--format", "json"], &[])).unwrap();
+        let run = &doc["runs"][0];
+        let who = run["machine"]
+            .as_str()
+            .or_else(|| run["user"].as_str())
+            .unwrap();
+        let who = who.split(['@', '\\', '.']).next().unwrap();
+        let name = format!("{}-{who}", s.file_name().unwrap().to_string_lossy());
+        copy(&s, &inbox.join(name));
+    }
+    inbox
+}
+
+#[test]
+fn scan_leaves_no_identifier_in_any_format_or_bundle_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = named_inbox(dir.path());
+    let mut ids = BTreeSet::new();
+    for s in samples() {
+        ids.extend(identifiers(&s));
+    }
+    let key = ["--redact", "--redact-key", "test key"];
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", inbox.to_str().unwrap()];
+        args.extend(extra);
+        args.extend(key);
+        run(&args)
+    };
+    let page = dir.path().join("out/fleet.html");
+    std::fs::create_dir_all(page.parent().unwrap()).unwrap();
+    let mut outputs = vec![
+        ("text".to_string(), scan(&["--format", "text"])),
+        ("ndjson".to_string(), scan(&["--format", "ndjson"])),
+        (
+            "html summary".to_string(),
+            scan(&["--format", "html", "-o", page.to_str().unwrap()]),
+        ),
+    ];
+    outputs.push(("fleet.html".into(), std::fs::read_to_string(&page).unwrap()));
+    let pages = dir.path().join("out/fleet-bundles");
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(&pages).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".html") {
+            outputs.push((name.clone(), std::fs::read_to_string(e.path()).unwrap()));
+            names.push(name);
+        }
+    }
+    assert_eq!(names.len(), samples().len());
+    outputs.push(("page file names".into(), names.join("\n")));
+    for (what, out) in &outputs {
+        for id in &ids {
+            assert_eq!(
+                leaks(out, id),
+                0,
+                "scan {what}: {id:?} is left in:\n{}",
+                out.lines()
+                    .filter(|l| leaks(l, id) > 0)
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+    }
+    // One key for the whole scan: each bundle's analysis is what `analyze --redact` gives it
+    // under that key, so an identifier has one pseudonym across the bundles.
+    let rows: Vec<Value> = outputs[1]
+        .1
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut bundles = 0;
+    for e in std::fs::read_dir(&inbox).unwrap() {
+        let b = e.unwrap().path();
+        let alone: Value =
+            serde_json::from_str(&output(&b, &["analyze", "--format", "json"], &key)).unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r["analysis"]["bundle"] == alone["bundle"])
+            .unwrap_or_else(|| panic!("no row for {}", alone["bundle"]));
+        assert_eq!(row["analysis"], alone, "{}", b.display());
+        assert_eq!(row["bundle"]["path"], alone["bundle"]);
+        bundles += 1;
+    }
+    assert_eq!(bundles, rows.len());
+}

@@ -590,3 +590,197 @@ fn a_scan_killed_mid_way_loses_nothing_and_the_next_resumes() {
     let analysed = again.iter().filter(|r| r["status"] == "ok").count() as u64;
     assert_eq!((skipped, analysed), (kept, total - kept));
 }
+
+/// The `href`s of an HTML page.
+fn hrefs(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn html_writes_the_fleet_page_and_each_bundles_page_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    for (from, to) in [
+        ("01-credentials-mismatch", "case 1"),
+        ("04-device-not-joined/bundle.zip", "case-4.zip"),
+    ] {
+        let src = samples().join(from);
+        if src.is_dir() {
+            copy_samples_one(&src, &inbox.join(to));
+        } else {
+            std::fs::copy(&src, inbox.join(to)).unwrap();
+        }
+    }
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let page = out_dir.join("scan.html");
+    let db = dir.path().join("scan.db");
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            inbox.to_str().unwrap(),
+            "--format",
+            "html",
+            "-o",
+            page.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        padtriage(&args, None)
+    };
+    let out = scan(&["--db", db.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The summary on stdout; in the folder, the page and its folder only (no temporary file).
+    assert!(String::from_utf8_lossy(&out.stdout).contains("padtriage scan: 2 bundles"));
+    let mut listing: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    listing.sort();
+    assert_eq!(listing, ["scan-bundles", "scan.html"]);
+    let fleet = std::fs::read_to_string(&page).unwrap();
+    let links = hrefs(&fleet);
+    // Rows in the order of their paths; page names in characters that need no escaping.
+    assert_eq!(
+        links,
+        ["scan-bundles/case_1.html", "scan-bundles/case-4.zip.html"]
+    );
+    // Each page is analyze's, byte for byte.
+    for (link, bundle) in links.iter().zip(["case 1", "case-4.zip"]) {
+        let b = inbox.join(bundle);
+        let analyze = padtriage(&["analyze", b.to_str().unwrap(), "--format", "html"], None);
+        let written = std::fs::read(out_dir.join(link)).unwrap();
+        assert!(
+            written == analyze.stdout,
+            "{link} differs from analyze's page"
+        );
+    }
+    assert!(fleet.contains("No bundle needs a person."), "{fleet}");
+    assert!(fleet.contains("credentials-mismatch"));
+
+    // Again with the database: nothing analysed, so no page, and the rows say so; the previous
+    // scan's folder is replaced whole.
+    std::fs::write(out_dir.join("scan-bundles/stale.html"), "old").unwrap();
+    let out = scan(&["--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let fleet = std::fs::read_to_string(&page).unwrap();
+    assert!(hrefs(&fleet).is_empty(), "{fleet}");
+    assert_eq!(fleet.matches("skipped as unchanged since").count(), 2);
+    let pages: Vec<_> = std::fs::read_dir(out_dir.join("scan-bundles"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".html"))
+        .collect();
+    assert!(pages.is_empty(), "{pages:?}");
+
+    // A folder of that name that is not a previous scan's is left alone, and the scan refused.
+    let other = dir.path().join("mine.html");
+    let theirs = dir.path().join("mine-bundles");
+    std::fs::create_dir_all(&theirs).unwrap();
+    std::fs::write(theirs.join("notes.txt"), "keep").unwrap();
+    let out = padtriage(
+        &[
+            "scan",
+            inbox.to_str().unwrap(),
+            "--format",
+            "html",
+            "-o",
+            other.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a previous scan's pages"));
+    assert_eq!(
+        std::fs::read_to_string(theirs.join("notes.txt")).unwrap(),
+        "keep"
+    );
+    assert!(!other.exists());
+}
+
+/// A copy of one folder.
+fn copy_samples_one(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_samples_one(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+}
+
+#[test]
+fn html_needs_a_file_and_never_writes_into_an_inbox() {
+    let s = samples();
+    let out = padtriage(&["scan", s.to_str().unwrap(), "--format", "html"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("needs a file name: add -o FILE"), "{err}");
+    assert!(out.stdout.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    copy_samples_one(&s.join("02-account-state"), &inbox.join("a"));
+    let inside = inbox.join("scan.html");
+    let out = padtriage(
+        &[
+            "scan",
+            inbox.to_str().unwrap(),
+            "--format",
+            "html",
+            "-o",
+            inside.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inside the inbox"));
+    assert_eq!(std::fs::read_dir(&inbox).unwrap().count(), 1);
+
+    // A bundle listed by a manifest that holds the output folder.
+    let page = inbox.join("a/scan.html");
+    let out = padtriage(
+        &[
+            "scan",
+            "--manifest",
+            "-",
+            "--format",
+            "html",
+            "-o",
+            page.to_str().unwrap(),
+        ],
+        Some(&format!("{}\n", inbox.join("a").display())),
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inside the bundle"));
+    assert!(!page.exists() && !inbox.join("a/scan-bundles").exists());
+
+    // --summary has no html; --redact keeps away from the database.
+    let db = dir.path().join("x.db");
+    let out = padtriage(
+        &[
+            "scan",
+            inbox.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--redact",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--redact cannot be used with --db"));
+    assert!(!db.exists());
+}

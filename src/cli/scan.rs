@@ -3,11 +3,14 @@
 //! the fleet summary read back from that database.
 
 use super::args::{parse_duration, parse_time, parse_window, Window};
+use super::redact::RedactArgs;
 use super::{exit, FailOn};
 use anyhow::{bail, Context, Result};
 use padtriage::diagnose::{rules::RuleSet, verdict::Verdict};
 use padtriage::pipeline::AnalyzeOptions;
-use padtriage::scan::{self, db::Db, listing::Source, summary, Engine, ScanOptions, Sinks};
+use padtriage::scan::{
+    self, db::Db, listing::Source, pages::Pages, summary, Engine, ScanOptions, Sinks,
+};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,11 +24,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<String>,
     /// text: a summary for people; ndjson: one JSON line per bundle (schema/scan-row.schema.json);
+    /// html: a fleet page (needs -o FILE) and each bundle's page in FILE-bundles/ beside it;
     /// csv: with --summary only.
     #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
     pub format: ScanFormat,
-    /// Write the results to FILE (atomically), not standard output; with --format ndjson the
-    /// summary then goes to standard output.
+    /// Write the results to FILE (atomically), not standard output; with --format ndjson or
+    /// html the summary then goes to standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Keep each bundle's identity and findings in this SQLite database, and skip bundles
@@ -59,6 +63,8 @@ pub struct ScanArgs {
     /// Print the padtriage version and rules digest results are made with (JSON), and exit.
     #[arg(long)]
     pub engine_info: bool,
+    #[command(flatten)]
+    pub redact: RedactArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +72,7 @@ pub enum ScanFormat {
     Text,
     Ndjson,
     Csv,
+    Html,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +102,21 @@ pub fn run(args: ScanArgs, settings: &super::Settings) -> Result<u8> {
         return Ok(exit::OK);
     }
     if args.format == ScanFormat::Csv {
-        bail!("--format csv is for the fleet summary (--db FILE --summary); a scan writes text or ndjson");
+        bail!("--format csv is for the fleet summary (--db FILE --summary); a scan writes text, ndjson or html");
+    }
+    let html = args.format == ScanFormat::Html;
+    if html && args.output.is_none() {
+        bail!(
+            "--format html writes a fleet page and a page per bundle in a folder beside it, so \
+             it needs a file name: add -o FILE (e.g. -o scan.html)"
+        );
+    }
+    if args.redact.redact && args.db.is_some() {
+        bail!(
+            "--redact cannot be used with --db: the database keeps real names (for rescans), \
+             and bundles skipped as unchanged are not read again, so their names could not be \
+             pseudonymised; scan without --db to share the results"
+        );
     }
     if args.inbox.is_empty() && args.manifest.is_none() {
         bail!("nothing to scan: give an inbox folder (padtriage scan INBOX), or --manifest FILE|-");
@@ -128,6 +149,18 @@ pub fn run(args: ScanArgs, settings: &super::Settings) -> Result<u8> {
         });
     }
     scan::listing::check(&sources).map_err(anyhow::Error::msg)?;
+    let mut pages = match (&args.output, html) {
+        (Some(file), true) => {
+            outside_inboxes(file, &args.inbox)?;
+            Some(Pages::new(file).map_err(anyhow::Error::msg)?)
+        }
+        _ => None,
+    };
+    let redact_key = if args.redact.redact {
+        Some(Arc::new(args.redact.key()?))
+    } else {
+        None
+    };
     let mut db = args
         .db
         .as_deref()
@@ -148,10 +181,13 @@ pub fn run(args: ScanArgs, settings: &super::Settings) -> Result<u8> {
             FailOn::Confirmed => Verdict::Confirmed,
             FailOn::Likely => Verdict::Likely,
         }),
+        redact_key,
+        pages: html,
     };
     let bar = Bar::new(progress);
     let report = |bytes: u64, path: &str| bar.bundle(bytes, path);
-    let mut output = Output::new(args.output.as_deref())?;
+    // With html, FILE is the fleet page, written by `pages`; the text summary goes to stdout.
+    let mut output = Output::new(if html { None } else { args.output.as_deref() })?;
     let ndjson = args.format == ScanFormat::Ndjson;
     let tally = {
         let rows: Option<&mut dyn Write> = if ndjson { Some(output.writer()) } else { None };
@@ -162,12 +198,18 @@ pub fn run(args: ScanArgs, settings: &super::Settings) -> Result<u8> {
                 db: db.as_mut(),
                 rows,
                 progress: &report,
+                pages: pages.as_mut(),
             },
         )
     };
     bar.finish();
     let mut tally = tally?;
-    if ndjson {
+    if let Some(pages) = pages {
+        let summary = tally.fleet_summary()?;
+        pages.finish(&summary).map_err(anyhow::Error::msg)?;
+        tally.text(output.writer())?;
+        output.commit()?;
+    } else if ndjson {
         output.commit()?;
         if args.output.is_some() {
             let mut out = std::io::stdout().lock();
@@ -192,11 +234,39 @@ pub fn run(args: ScanArgs, settings: &super::Settings) -> Result<u8> {
     })
 }
 
+/// The fleet page and its folder go nowhere inside an inbox: its sub-folders are bundles, and
+/// the next scan would take the pages' folder for one.
+fn outside_inboxes(file: &Path, inboxes: &[PathBuf]) -> Result<()> {
+    let folder = scan::pages::folder_for(file);
+    let at = PathBuf::from(scan::engine::absolute(&folder));
+    for inbox in inboxes {
+        let inbox_abs = PathBuf::from(scan::engine::absolute(inbox));
+        if at.starts_with(&inbox_abs) {
+            bail!(
+                "the output {} would put its pages in {}, inside the inbox {}: padtriage never \
+                 writes into a bundle or an inbox; give -o a file outside it",
+                file.display(),
+                folder.display(),
+                inbox.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `scan --db FILE --summary`.
 fn fleet_summary(args: &ScanArgs) -> Result<u8> {
     let Some(path) = &args.db else {
         bail!("--summary reads the scan database: give it with --db FILE");
     };
+    if args.redact.redact {
+        bail!(
+            "--redact cannot be used with --summary: the database keeps real names and not \
+             which of them identify someone; share a redacted scan instead \
+             (padtriage scan INBOX --redact)"
+        );
+    }
+
     if !args.inbox.is_empty() || args.manifest.is_some() {
         bail!("--summary reads the database only and scans nothing: give no INBOX or --manifest");
     }
@@ -221,6 +291,10 @@ fn fleet_summary(args: &ScanArgs) -> Result<u8> {
         ScanFormat::Text => summary::periods_text(&path.display().to_string(), &periods, out)?,
         ScanFormat::Ndjson => summary::periods_ndjson(&periods, out)?,
         ScanFormat::Csv => summary::periods_csv(&periods, out)?,
+        ScanFormat::Html => bail!(
+            "--summary writes text, ndjson or csv; --format html is for a scan \
+             (padtriage scan INBOX --format html -o FILE)"
+        ),
     }
     output.commit()?;
     Ok(exit::OK)

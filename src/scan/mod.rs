@@ -4,13 +4,15 @@
 //!
 //! `listing` says which bundles there are (an inbox's sub-folders and zips, or a manifest),
 //! `engine` runs them on a pool of workers with a time limit and panic isolation, and [`scan`]
-//! here decides per bundle (unchanged or not) and hands each result to the database, the output
-//! and the summary.
+//! here decides per bundle (unchanged or not) and hands each result to the database, the output,
+//! the summary and the HTML pages (`pages`). Under `--redact` each bundle's result is
+//! pseudonymised on its worker, with one key for the whole scan.
 
 pub mod db;
 pub mod engine;
 pub mod identity;
 pub mod listing;
+pub mod pages;
 pub mod row;
 pub mod summary;
 
@@ -18,6 +20,7 @@ use crate::bundle::Limits;
 use crate::diagnose::rules::RuleSet;
 use crate::diagnose::verdict::Verdict;
 use crate::pipeline::{self, AnalyzeOptions};
+use crate::report::redact::{Identifiers, Redactor};
 use db::{Db, Record};
 use engine::{Event, Job, Outcome, WorkFn};
 use identity::{BundleKind, Stat};
@@ -54,6 +57,11 @@ pub struct ScanOptions {
     pub timeout: Option<Duration>,
     /// Note when some analysed run has a cause at this verdict or stronger.
     pub fail_on: Option<Verdict>,
+    /// `--redact`: the key of the pseudonyms, one for the whole scan, so that an identifier
+    /// has the same pseudonym in every bundle's results.
+    pub redact_key: Option<Arc<Vec<u8>>>,
+    /// Render each analysed bundle's HTML page (`scan --format html`).
+    pub pages: bool,
 }
 
 /// What results are made with: the padtriage version and the digest of the rules and options
@@ -98,15 +106,20 @@ pub fn rules_digest(rules: &RuleSet, opts: &AnalyzeOptions) -> String {
 /// The work on one bundle: look at its metadata (and its content hash when the metadata
 /// changed) against what is stored, then open and analyse it as `analyze` does, on this
 /// thread alone, and check that it did not change meanwhile.
+/// Under `redact_key`, everything the result holds (the analysis, its rows, its page, the
+/// bundle's path) is pseudonymised here, with the bundle's own identifiers.
 pub fn bundle_work(
     rules: Arc<RuleSet>,
     opts: AnalyzeOptions<'static>,
     engine: Engine,
+    redact_key: Option<Arc<Vec<u8>>>,
+    pages: bool,
 ) -> Arc<WorkFn> {
     let mut opts = opts;
     // Parallel across bundles, not inside one; and no per-bundle progress bar.
     opts.read.threads = 1;
     opts.read.progress = None;
+    opts.identifiers = redact_key.is_some();
     Arc::new(move |job: &Job, stop: &AtomicBool| {
         let failed = |stat, hash, why: String| Outcome::Failed { stat, hash, why };
         let stat = match identity::stat(&job.path) {
@@ -171,12 +184,48 @@ pub fn bundle_work(
                 )
             }
         }
-        match Findings::of(&done.analysis) {
-            Ok(findings) => Outcome::Analysed {
-                stat,
-                hash,
-                findings: Box::new(findings),
+        let redacted = match &redact_key {
+            None => None,
+            Some(key) => match Redactor::new(key, &done.identifiers)
+                .and_then(|r| Ok((r.analysis(&done.analysis)?, r)))
+            {
+                Ok((a, r)) => Some((a, r.redact(&job.path.to_string_lossy()).into_owned())),
+                Err(e) => {
+                    return failed(
+                        Some(stat),
+                        Some(hash),
+                        format!("the analysis could not be redacted ({e}); this is a bug"),
+                    )
+                }
             },
+        };
+        let doc = redacted.as_ref().map_or(&done.analysis, |(a, _)| a);
+        let page = if pages {
+            let mut buf = Vec::new();
+            if let Err(e) = crate::report::html::analysis(doc, &mut buf) {
+                return failed(
+                    Some(stat),
+                    Some(hash),
+                    format!("its HTML page could not be made ({e}); this is a bug"),
+                );
+            }
+            Some(buf)
+        } else {
+            None
+        };
+        match Findings::of(doc) {
+            Ok(mut findings) => {
+                findings.page = page;
+                if let Some((_, shown)) = redacted {
+                    findings.shown = Some(shown);
+                    findings.identifiers = Some(done.identifiers);
+                }
+                Outcome::Analysed {
+                    stat,
+                    hash,
+                    findings: Box::new(findings),
+                }
+            }
             Err(e) => failed(
                 Some(stat),
                 Some(hash),
@@ -193,6 +242,8 @@ pub struct Sinks<'a> {
     pub rows: Option<&'a mut dyn Write>,
     /// Called once per bundle done: its bytes and path (for a progress bar).
     pub progress: &'a dyn Fn(u64, &str),
+    /// The fleet page and the bundles' pages (`scan --format html`).
+    pub pages: Option<&'a mut pages::Pages>,
 }
 
 /// Scan every bundle of `sources`. Fails only when the results cannot be kept (the database or
@@ -203,6 +254,8 @@ pub fn scan(sources: Vec<Source>, opts: &ScanOptions, sinks: Sinks) -> Result<Ta
         Arc::clone(&opts.rules),
         opts.analyze.clone(),
         engine.clone(),
+        opts.redact_key.clone(),
+        opts.pages,
     );
     scan_with(sources, opts, &engine, work, sinks)
 }
@@ -219,8 +272,21 @@ pub fn scan_with(
         mut db,
         mut rows,
         progress,
+        mut pages,
     } = sinks;
+    if opts.redact_key.is_some() && db.is_some() {
+        return Err(ScanError::Other(
+            "--redact cannot be used with --db: the database keeps real names".into(),
+        ));
+    }
     let mut tally = Tally::default();
+    // Under --redact, every identifier of the bundles analysed so far: what is written about a
+    // bundle that could not be read (its path, why) is redacted with them.
+    let mut seen = Identifiers::default();
+    let key = opts.redact_key.as_deref();
+    // Under --redact, the bundles that failed wait for the end, to be redacted with every
+    // identifier of the scan (a bundle named after a machine that only another bundle names).
+    let mut deferred: Vec<FailedBundle> = Vec::new();
     let db_err = ScanError::Db;
     let out_err = ScanError::Output;
     let listing = listing::entries(sources);
@@ -253,9 +319,26 @@ pub fn scan_with(
                     job.path.display()
                 );
                 let stat = identity::stat(&job.path).ok();
-                finish_failed(
-                    &mut tally, db, &mut rows, engine, &job, stat, None, why, started, limit,
-                )
+                let bundle = FailedBundle {
+                    job,
+                    stat,
+                    hash: None,
+                    why,
+                    started,
+                    elapsed: limit,
+                };
+                if key.is_some() {
+                    deferred.push(bundle);
+                    return Ok(());
+                }
+                let sinks = Failed {
+                    tally: &mut tally,
+                    db,
+                    rows: &mut rows,
+                    pages: &mut pages,
+                    redact: None,
+                };
+                finish_failed(sinks, engine, bundle)
             }
             Event::Done {
                 job,
@@ -263,9 +346,28 @@ pub fn scan_with(
                 started,
                 elapsed,
             } => match outcome {
-                Outcome::Failed { stat, hash, why } => finish_failed(
-                    &mut tally, db, &mut rows, engine, &job, stat, hash, why, started, elapsed,
-                ),
+                Outcome::Failed { stat, hash, why } => {
+                    let bundle = FailedBundle {
+                        job,
+                        stat,
+                        hash,
+                        why,
+                        started,
+                        elapsed,
+                    };
+                    if key.is_some() {
+                        deferred.push(bundle);
+                        return Ok(());
+                    }
+                    let sinks = Failed {
+                        tally: &mut tally,
+                        db,
+                        rows: &mut rows,
+                        pages: &mut pages,
+                        redact: None,
+                    };
+                    finish_failed(sinks, engine, bundle)
+                }
                 Outcome::Unchanged { stat, hashed } => {
                     if hashed {
                         if let Some(d) = db.as_deref_mut() {
@@ -293,6 +395,18 @@ pub fn scan_with(
                         runs: Vec::new(),
                         analysis_json: None,
                     };
+                    if let Some(p) = pages.as_deref_mut() {
+                        let at = row.analysed_at.as_deref().unwrap_or("before");
+                        p.add(pages::Entry {
+                            abs_path: &job.abs_path,
+                            label: row.bundle.path.clone(),
+                            status: format!(
+                                "skipped as unchanged since {at} (--db): no page in this scan"
+                            ),
+                            answers: Vec::new(),
+                            page: None,
+                        })?;
+                    }
                     write_row(&mut rows, &row).map_err(out_err)
                 }
                 Outcome::Analysed {
@@ -302,7 +416,14 @@ pub fn scan_with(
                 } => {
                     let status = findings.status;
                     let attention = row::attention(status, None, Some(&findings));
-                    let shown = job.path.to_string_lossy().into_owned();
+                    let mut findings = findings;
+                    if let Some(ids) = findings.identifiers.take() {
+                        seen.merge(ids);
+                    }
+                    let shown = findings
+                        .shown
+                        .take()
+                        .unwrap_or_else(|| job.path.to_string_lossy().into_owned());
                     tally.counts.bundle(status, !attention.is_empty());
                     tally.bytes += stat.size;
                     for r in &findings.runs {
@@ -333,7 +454,20 @@ pub fn scan_with(
                         .map_err(db_err)?;
                     }
                     progress(stat.size, &shown);
-                    let findings = *findings;
+                    let mut findings = *findings;
+                    if let Some(p) = pages.as_deref_mut() {
+                        p.add(pages::Entry {
+                            abs_path: &job.abs_path,
+                            label: shown.clone(),
+                            status: attention
+                                .first()
+                                .filter(|_| status == Status::Partial)
+                                .cloned()
+                                .unwrap_or_else(|| status.as_str().to_string()),
+                            answers: std::mem::take(&mut findings.answers),
+                            page: findings.page.take(),
+                        })?;
+                    }
                     let row = Row {
                         schema_version: row::ROW_SCHEMA_VERSION,
                         tool: row::tool(),
@@ -369,24 +503,78 @@ pub fn scan_with(
         },
         &mut |e| handle(e, &mut db_cell.borrow_mut()),
     )?;
+    let last = redactor(key, &seen)?;
+    for bundle in deferred {
+        let sinks = Failed {
+            tally: &mut tally,
+            db: &mut None,
+            rows: &mut rows,
+            pages: &mut pages,
+            redact: last.as_ref(),
+        };
+        finish_failed(sinks, engine, bundle)?;
+    }
+    if let Some(r) = &last {
+        for s in tally
+            .ignored_examples
+            .iter_mut()
+            .chain(tally.list_errors.iter_mut())
+        {
+            *s = r.redact(s).into_owned();
+        }
+    }
     Ok(tally)
 }
 
-/// A bundle that could not be analysed: stored, written and counted with why.
-#[allow(clippy::too_many_arguments)]
-fn finish_failed(
-    tally: &mut Tally,
-    db: &mut Option<&mut Db>,
-    rows: &mut Option<&mut dyn Write>,
-    engine: &Engine,
-    job: &Job,
+/// The redactor of a scan's own words about its bundles, under `--redact`.
+fn redactor(key: Option<&Vec<u8>>, seen: &Identifiers) -> Result<Option<Redactor>, ScanError> {
+    key.map(|k| Redactor::new(k, seen))
+        .transpose()
+        .map_err(|e| ScanError::Other(format!("the redaction key could not be used: {e}")))
+}
+
+/// Where a failed bundle's result goes.
+struct Failed<'s, 'a, 'd> {
+    tally: &'s mut Tally,
+    db: &'s mut Option<&'d mut Db>,
+    rows: &'s mut Option<&'a mut dyn Write>,
+    pages: &'s mut Option<&'a mut pages::Pages>,
+    redact: Option<&'s Redactor>,
+}
+
+/// A bundle that could not be analysed, and why.
+struct FailedBundle {
+    job: Job,
     stat: Option<Stat>,
     hash: Option<String>,
     why: String,
     started: SystemTime,
     elapsed: Duration,
-) -> Result<(), ScanError> {
-    let shown = job.path.to_string_lossy().into_owned();
+}
+
+/// A bundle that could not be analysed: stored, written and counted with why.
+fn finish_failed(sinks: Failed, engine: &Engine, bundle: FailedBundle) -> Result<(), ScanError> {
+    let FailedBundle {
+        job,
+        stat,
+        hash,
+        why,
+        started,
+        elapsed,
+    } = bundle;
+    let Failed {
+        tally,
+        db,
+        rows,
+        pages,
+        redact,
+    } = sinks;
+    let mut shown = job.path.to_string_lossy().into_owned();
+    let mut why = why;
+    if let Some(r) = redact {
+        shown = r.redact(&shown).into_owned();
+        why = r.redact(&why).into_owned();
+    }
     let attention = row::attention(Status::Failed, Some(&why), None);
     tally.counts.bundle(Status::Failed, true);
     tally
@@ -432,6 +620,15 @@ fn finish_failed(
         runs: Vec::new(),
         analysis_json: None,
     };
+    if let Some(p) = pages.as_deref_mut() {
+        p.add(pages::Entry {
+            abs_path: &job.abs_path,
+            label: row.bundle.path.clone(),
+            status: row.attention.first().cloned().unwrap_or_default(),
+            answers: Vec::new(),
+            page: None,
+        })?;
+    }
     write_row(rows, &row).map_err(ScanError::Output)
 }
 

@@ -5,6 +5,8 @@
 
 use super::identity::{mtime_rfc3339, BundleKind};
 use crate::report::analysis::Analysis;
+use crate::report::html::FleetAnswer;
+use crate::report::redact::Identifiers;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -114,6 +116,15 @@ pub struct Findings {
     pub problems: Vec<InputProblem>,
     /// The analysis document, compact.
     pub analysis_json: String,
+    /// The bundle as the scan shows it, when not as listed: its path pseudonymised (`--redact`).
+    pub shown: Option<String>,
+    /// Its runs' answer lines, for the fleet page.
+    pub answers: Vec<FleetAnswer>,
+    /// Its HTML page (`analyze --format html`), when the scan writes pages.
+    pub page: Option<Vec<u8>>,
+    /// The identifiers its evidence holds, under `--redact`: what the scan writes about
+    /// bundles it could not read is redacted with every identifier seen so far.
+    pub identifiers: Option<Identifiers>,
 }
 
 impl Findings {
@@ -154,6 +165,10 @@ impl Findings {
             runs,
             problems,
             analysis_json: serde_json::to_string(a)?,
+            shown: None,
+            answers: FleetAnswer::of(a),
+            page: None,
+            identifiers: None,
         })
     }
 }

@@ -5,6 +5,7 @@
 
 use super::db::Db;
 use super::row::{RunRow, Status};
+use crate::report::html::{FleetSummary, FLEET_VERDICTS};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -129,28 +130,100 @@ impl Tally {
     }
 
     fn people_text(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        let Some(spool) = self.spool.take() else {
+        let people = self.people()?;
+        if people.is_empty() {
             writeln!(out, "\nNo bundle needs a person.")?;
             return Ok(());
-        };
-        let mut file = spool.into_inner().map_err(|e| e.into_error())?;
-        file.rewind()?;
+        }
         writeln!(
             out,
             "\nBundles that need a person ({}):",
             self.counts.needs_person
         )?;
-        for line in io::BufReader::new(file).lines() {
-            let line = line?;
-            let Ok((path, reasons)) = serde_json::from_str::<(String, Vec<String>)>(&line) else {
-                continue;
-            };
+        for (path, reasons) in people {
             writeln!(out, "  {path}")?;
             for r in reasons {
                 writeln!(out, "      {r}")?;
             }
         }
         Ok(())
+    }
+
+    /// The bundles that need a person, with why, as noted (read back from the spool, which is
+    /// kept for the next reader).
+    pub fn people(&mut self) -> io::Result<Vec<(String, Vec<String>)>> {
+        let Some(spool) = &mut self.spool else {
+            return Ok(Vec::new());
+        };
+        spool.flush()?;
+        let file = spool.get_mut();
+        file.rewind()?;
+        let mut out = Vec::new();
+        for line in io::BufReader::new(&mut *file).lines() {
+            if let Ok(p) = serde_json::from_str::<(String, Vec<String>)>(&line?) {
+                out.push(p);
+            }
+        }
+        file.seek(io::SeekFrom::End(0))?;
+        Ok(out)
+    }
+
+    /// The summary for the fleet page: what [`Tally::text`] says, as tables.
+    pub fn fleet_summary(&mut self) -> io::Result<FleetSummary> {
+        let c = &self.counts;
+        let mut counts = vec![
+            ("bundles".to_string(), c.total()),
+            (
+                "scanned".to_string(),
+                c.status(Status::Ok) + c.status(Status::Partial),
+            ),
+            ("scanned, ok".to_string(), c.status(Status::Ok)),
+            ("scanned, partial".to_string(), c.status(Status::Partial)),
+            (
+                "skipped as unchanged".to_string(),
+                c.status(Status::SkippedUnchanged),
+            ),
+            ("failed".to_string(), c.status(Status::Failed)),
+            ("runs found".to_string(), c.runs),
+        ];
+        if self.ignored > 0 {
+            counts.push(("inbox entries ignored".to_string(), self.ignored));
+        }
+        let mut notes = Vec::new();
+        if self.ignored > 0 {
+            notes.push(format!(
+                "Ignored: inbox entries that are neither a folder nor a .zip (e.g. {}).",
+                self.ignored_examples.join(", ")
+            ));
+        }
+        notes.extend(
+            self.list_errors
+                .iter()
+                .map(|e| format!("Listing error: {e}")),
+        );
+        let primary = c
+            .primary_causes
+            .iter()
+            .flat_map(|(cause, by)| by.iter().map(|(v, n)| (cause.clone(), v.clone(), *n)))
+            .collect();
+        let verdicts = c
+            .verdicts
+            .iter()
+            .map(|(cause, by)| {
+                let ns = FLEET_VERDICTS
+                    .iter()
+                    .map(|v| by.get(*v).copied().unwrap_or(0))
+                    .collect();
+                (cause.clone(), ns)
+            })
+            .collect();
+        Ok(FleetSummary {
+            counts,
+            notes,
+            primary,
+            verdicts,
+            people: self.people()?,
+        })
     }
 }
 

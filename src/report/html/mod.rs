@@ -435,16 +435,58 @@ fn write_page(t: &impl Template, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// One bundle of a batch scan, for [`fleet`].
-#[derive(Debug, Clone, Copy)]
-pub struct FleetEntry<'a> {
-    /// How the scan names the bundle (its path or file name).
-    pub label: &'a str,
-    /// What the scan says of it (`analysed`, `partly read`, `no run found`, ...).
-    pub status: &'a str,
-    pub analysis: &'a Analysis,
-    /// The bundle's own page, relative to the fleet page (`bundles/rpa-vm01.html`).
-    pub link: &'a str,
+#[derive(Debug, Clone)]
+pub struct FleetEntry {
+    /// How the scan names the bundle (its path, pseudonymised under `--redact`).
+    pub label: String,
+    /// What the scan says of it (`ok`, `partial`, `failed: ...`, ...).
+    pub status: String,
+    /// Its runs' answer lines.
+    pub answers: Vec<FleetAnswer>,
+    /// The bundle's own page, relative to the fleet page (`scan-bundles/rpa-vm01.html`); none
+    /// when it has none (failed, or skipped as unchanged).
+    pub link: Option<String>,
 }
+
+/// One run's answer line.
+#[derive(Debug, Clone)]
+pub struct FleetAnswer {
+    pub run: usize,
+    pub verdict: Option<Verdict>,
+    pub text: String,
+}
+
+impl FleetAnswer {
+    /// The answer lines of an analysis.
+    pub fn of(a: &Analysis) -> Vec<FleetAnswer> {
+        a.answer
+            .iter()
+            .map(|x| FleetAnswer {
+                run: x.run,
+                verdict: x.verdict,
+                text: x.text.clone(),
+            })
+            .collect()
+    }
+}
+
+/// The scan's summary at the top of the fleet page: what the text summary says, as tables.
+#[derive(Debug, Clone, Default)]
+pub struct FleetSummary {
+    /// `(what, how many)`: bundles scanned, ok, partial, skipped, failed, runs found.
+    pub counts: Vec<(String, u64)>,
+    /// Lines about the listing (entries ignored, listing errors).
+    pub notes: Vec<String>,
+    /// Primary cause, its verdict, runs.
+    pub primary: Vec<(String, String, u64)>,
+    /// Every cause of every run: cause and runs per verdict, in [`FLEET_VERDICTS`] order.
+    pub verdicts: Vec<(String, Vec<u64>)>,
+    /// Bundles that need a person, with why.
+    pub people: Vec<(String, Vec<String>)>,
+}
+
+/// The verdict columns of [`FleetSummary::verdicts`].
+pub const FLEET_VERDICTS: [&str; 4] = ["confirmed", "likely", "ruled_out", "unknown"];
 
 #[derive(Template)]
 #[template(path = "fleet.html")]
@@ -453,6 +495,8 @@ struct FleetPage {
     tool: String,
     bundles: Vec<FleetRow>,
     totals: String,
+    summary: FleetSummary,
+    verdict_names: [&'static str; 4],
 }
 
 struct FleetRow {
@@ -487,30 +531,32 @@ fn relative_href(link: &str) -> Option<String> {
     Some(out)
 }
 
-/// The page a batch scan writes beside the bundles' own pages: each bundle with its status and
-/// its runs' answer lines, linking to its page.
-pub fn fleet(entries: &[FleetEntry], out: &mut dyn Write) -> io::Result<()> {
+/// The page a batch scan writes beside the bundles' own pages: the scan's summary, then each
+/// bundle with its status and its runs' answer lines, linking to its page.
+pub fn fleet(
+    summary: &FleetSummary,
+    entries: &[FleetEntry],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut runs = 0;
     let mut confirmed = 0;
     let bundles = entries
         .iter()
         .map(|e| {
-            runs += e.analysis.answer.len();
+            runs += e.answers.len();
             confirmed += e
-                .analysis
-                .answer
+                .answers
                 .iter()
                 .filter(|a| a.verdict == Some(Verdict::Confirmed))
                 .count();
-            let strongest = e.analysis.answer.iter().filter_map(|a| a.verdict).max();
+            let strongest = e.answers.iter().filter_map(|a| a.verdict).max();
             FleetRow {
-                label: e.label.to_string(),
-                status: e.status.to_string(),
-                href: relative_href(e.link),
+                label: e.label.clone(),
+                status: e.status.clone(),
+                href: e.link.as_deref().and_then(relative_href),
                 class: verdict_class(strongest),
                 answers: e
-                    .analysis
-                    .answer
+                    .answers
                     .iter()
                     .map(|a| AnswerView {
                         run: a.run,
@@ -529,6 +575,8 @@ pub fn fleet(entries: &[FleetEntry], out: &mut dyn Write) -> io::Result<()> {
             "{} bundles, {runs} failed runs, {confirmed} with a confirmed cause",
             entries.len()
         ),
+        summary: summary.clone(),
+        verdict_names: FLEET_VERDICTS,
     };
     write_page(&page, out)
 }

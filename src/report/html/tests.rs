@@ -123,33 +123,41 @@ fn the_fleet_page_lists_bundles_with_their_answers_and_links() {
     let one = sample("01-credentials-mismatch");
     let many = sample("12-multi-run-day");
     let none = sample("11-missing-evidence");
+    let entry = |label: &str, status: &str, a: &Analysis, link: &str| FleetEntry {
+        label: label.to_string(),
+        status: status.to_string(),
+        answers: FleetAnswer::of(a),
+        link: Some(link.to_string()),
+    };
     let entries = [
-        FleetEntry {
-            label: "cases/1042/RPA-VM01.zip",
-            status: "analysed",
-            analysis: &one,
-            link: "bundles/RPA-VM01 report.html",
-        },
-        FleetEntry {
-            label: "cases/<b>1043</b>",
-            status: "partly read",
-            analysis: &many,
-            link: "javascript:alert(1)",
-        },
-        FleetEntry {
-            label: "cases/1044",
-            status: "analysed",
-            analysis: &none,
-            link: "//evil.example/x.html",
-        },
+        entry(
+            "cases/1042/RPA-VM01.zip",
+            "ok",
+            &one,
+            "bundles/RPA-VM01 report.html",
+        ),
+        entry("cases/<b>1043</b>", "partial", &many, "javascript:alert(1)"),
+        entry("cases/1044", "ok", &none, "//evil.example/x.html"),
     ];
+    let summary = FleetSummary {
+        counts: vec![("bundles".into(), 3), ("runs found".into(), 4)],
+        notes: Vec::new(),
+        primary: vec![("credentials-mismatch".into(), "confirmed".into(), 3)],
+        verdicts: vec![("credentials-mismatch".into(), vec![3, 0, 1, 0])],
+        people: vec![("cases/<i>1044</i>".into(), vec!["partial input".into()])],
+    };
     let mut out = Vec::new();
-    fleet(&entries, &mut out).unwrap();
+    fleet(&summary, &entries, &mut out).unwrap();
     let html = String::from_utf8(out).unwrap();
     assert!(html.contains("Content-Security-Policy"));
     assert!(html.contains("3 bundles, 4 failed runs, 3 with a confirmed cause"));
     assert_eq!(attrs(&html, "href"), ["bundles/RPA-VM01%20report.html"]);
     assert!(html.contains("cases/&#60;b&#62;1043&#60;/b&#62;") || html.contains("cases/&lt;b&gt;"));
+    assert!(
+        !html.contains("<i>1044"),
+        "a bundle that needs a person is shown as text"
+    );
+    assert!(html.contains("credentials-mismatch") && html.contains("runs found"));
     for a in one.answer.iter().chain(&many.answer).chain(&none.answer) {
         let shown = a.text.replace('\'', "&#39;").replace('>', "&#62;");
         assert!(
