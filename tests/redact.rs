@@ -45,6 +45,7 @@ const OUTPUTS: &[&[&str]] = &[
     &["timeline", "--format", "text"],
     &["timeline", "--format", "jsonl"],
     &["timeline", "--format", "csv"],
+    &["timeline", "--format", "timesketch"],
     &["inventory", "--format", "text"],
     &["inventory", "--format", "json"],
 ];
@@ -187,12 +188,12 @@ fn analyze_leaves_no_identifier_in_any_format() {
 
 #[test]
 fn timeline_leaves_no_identifier_in_any_format() {
-    no_identifier_left(&OUTPUTS[4..7]);
+    no_identifier_left(&OUTPUTS[4..8]);
 }
 
 #[test]
 fn inventory_leaves_no_identifier_in_any_format() {
-    no_identifier_left(&OUTPUTS[7..]);
+    no_identifier_left(&OUTPUTS[8..]);
 }
 
 #[test]

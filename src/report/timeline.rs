@@ -736,7 +736,7 @@ mod tests {
             },
             logon_type: Some(i),
             status: Some(0xC000_006D),
-            sub_status: None,
+            sub_status: Some(0x0000_0ABC),
             failure_reason: text("%%2313"),
             logon_process: None,
             auth_package: text("Negotiate"),
