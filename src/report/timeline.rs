@@ -108,7 +108,12 @@ pub fn line(format: TimelineFormat, ev: &Event, out: &mut Vec<u8>) {
             TimelineFormat::Jsonl => {}
             TimelineFormat::Timesketch => return timesketch_line(ev, kind, summary, out),
             TimelineFormat::Text | TimelineFormat::Csv => {
-                let extra = Extra::of(ev);
+                // Only CSV has the columns: text lines skip finding the account.
+                let extra = if format == TimelineFormat::Csv {
+                    Extra::of(ev)
+                } else {
+                    Extra::default()
+                };
                 return plain_line(format, &Head::of(ev), kind, summary, &extra, out);
             }
         }
