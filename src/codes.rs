@@ -206,6 +206,25 @@ pub fn hex(code: u32) -> String {
     format!("0x{code:08X}")
 }
 
+/// Serde writers for 32-bit codes as [`hex`] strings (`"0xC000006D"`), the form Windows and the
+/// KB articles print them in, rather than the decimal a JSON number would show.
+pub mod as_hex {
+    use serde::Serializer;
+
+    /// `Option<u32>`: a hex string, or `null`.
+    pub fn opt<S: Serializer>(v: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(c) => s.serialize_str(&super::hex(*c)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// `Vec<u32>`: an array of hex strings.
+    pub fn list<S: Serializer>(v: &[u32], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|c| super::hex(*c)))
+    }
+}
+
 /// `0xC000006A (STATUS_WRONG_PASSWORD: user name is correct but the password is wrong)`.
 pub fn describe_hex(code: u32) -> String {
     match any_hex(code) {

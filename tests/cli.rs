@@ -234,7 +234,10 @@ fn timeline_formats_and_windows() {
         "csv",
     ]));
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("time,kind,file,location,summary"));
+    assert_eq!(
+        lines.next(),
+        Some("time,kind,file,location,summary,computer,user,status,sub_status,time_basis")
+    );
     let rows: Vec<&str> = lines.collect();
     assert!(rows
         .iter()

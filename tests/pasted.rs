@@ -100,7 +100,15 @@ fn timeline_text_shows_each_dump_and_the_copied_4625() {
         "{}",
         dumps[1]
     );
-    assert!(dumps[1].ends_with(&format!("[dsregcmd.txt line {second}]")));
+    // A time from the file date is marked beside the time and in the brackets.
+    assert!(dumps[1].contains("Z~ dsregcmd.snapshot"), "{}", dumps[1]);
+    assert!(
+        dumps[1].ends_with(&format!(
+            "[dsregcmd.txt line {second}, time estimated from the file date]"
+        )),
+        "{}",
+        dumps[1]
+    );
     // The entries replace the old footer.
     assert!(!text.contains("snapshot  dsregcmd"), "{text}");
     // The event copied from the XML view is on the timeline.

@@ -45,6 +45,7 @@ const OUTPUTS: &[&[&str]] = &[
     &["timeline", "--format", "text"],
     &["timeline", "--format", "jsonl"],
     &["timeline", "--format", "csv"],
+    &["timeline", "--format", "timesketch"],
     &["inventory", "--format", "text"],
     &["inventory", "--format", "json"],
 ];
@@ -187,12 +188,12 @@ fn analyze_leaves_no_identifier_in_any_format() {
 
 #[test]
 fn timeline_leaves_no_identifier_in_any_format() {
-    no_identifier_left(&OUTPUTS[4..7]);
+    no_identifier_left(&OUTPUTS[4..8]);
 }
 
 #[test]
 fn inventory_leaves_no_identifier_in_any_format() {
-    no_identifier_left(&OUTPUTS[7..]);
+    no_identifier_left(&OUTPUTS[8..]);
 }
 
 #[test]
@@ -282,9 +283,30 @@ fn pseudonyms_are_stable_under_a_key_and_codes_stay() {
     let mut rows = csv::Reader::from_reader(csv.as_bytes());
     assert_eq!(
         rows.headers().unwrap(),
-        vec!["time", "kind", "file", "location", "summary"]
+        vec![
+            "time",
+            "kind",
+            "file",
+            "location",
+            "summary",
+            "computer",
+            "user",
+            "status",
+            "sub_status",
+            "time_basis"
+        ]
     );
-    assert!(rows.records().all(|r| r.unwrap().len() == 5));
+    let plain_csv = output(&s01, &["timeline", "--format", "csv"], &[]);
+    let mut plain_rows = csv::Reader::from_reader(plain_csv.as_bytes());
+    for (r, p) in rows.records().zip(plain_rows.records()) {
+        let (r, p) = (r.unwrap(), p.unwrap());
+        assert_eq!(r.len(), 10);
+        // Codes and the time basis stay; the machine is replaced.
+        for i in 7..10 {
+            assert_eq!(r[i], p[i], "column {i}");
+        }
+        assert!(p[5].is_empty() || r[5] != p[5], "{r:?}");
+    }
 }
 
 #[test]

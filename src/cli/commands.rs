@@ -77,6 +77,9 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
             to,
             around,
             window,
+            include_estimated,
+            kind,
+            user,
             format,
             out,
             redact,
@@ -92,7 +95,11 @@ pub fn run(command: Command, settings: &Settings) -> Result<u8> {
                 }
                 None => (from, to),
             };
-            timeline(&bundle, from, to, format, &out, &redact, settings)
+            // A time of a file's date is no evidence of being in a range.
+            let ranged = from.is_some() || to.is_some();
+            let keep = timeline::Keep::new(&kind, user.as_deref(), ranged && !include_estimated)
+                .map_err(anyhow::Error::msg)?;
+            timeline(&bundle, (from, to), &keep, format, &out, &redact, settings)
         }
         Command::Analyze(args) => analyze(args, settings),
         Command::Scan(args) => super::scan::run(args, settings),
@@ -258,8 +265,8 @@ impl timeline::Render for Gathering<'_> {
 
 fn timeline(
     paths: &BundleArgs,
-    from: Option<Time>,
-    to: Option<Time>,
+    (from, to): (Option<Time>, Option<Time>),
+    keep: &timeline::Keep,
     format: TimelineFormat,
     out_args: &OutputArgs,
     redact: &RedactArgs,
@@ -285,7 +292,7 @@ fn timeline(
     let mut out = std::io::BufWriter::with_capacity(256 << 10, Output::open(out_args, Some(&bar))?);
     let syntax = match format {
         TimelineFormat::Text => LineSyntax::Text,
-        TimelineFormat::Jsonl => LineSyntax::JsonLines,
+        TimelineFormat::Jsonl | TimelineFormat::Timesketch => LineSyntax::JsonLines,
         TimelineFormat::Csv => LineSyntax::Csv { keep_columns: 2 },
     };
     let format = format.into();
@@ -301,9 +308,10 @@ fn timeline(
     let tl = if redact.redact {
         let key = redact.key()?;
         let mut lines = RedactLines::new(&mut out, syntax, || Redactor::new(&key, &ids.take()));
-        let tl = timeline::write_sorted(
+        let tl = timeline::write_kept(
             &b,
             &filter,
+            keep,
             Pass::All,
             read,
             &render,
@@ -313,9 +321,10 @@ fn timeline(
         lines.finish()?;
         tl
     } else {
-        timeline::write_sorted(
+        timeline::write_kept(
             &b,
             &filter,
+            keep,
             Pass::All,
             read,
             &render.lines,

@@ -96,7 +96,10 @@ pub enum Command {
         redact: RedactArgs,
     },
     /// Print the merged timeline of the events padtriage uses, in UTC order.
-    #[command(after_help = AFTER_HELP)]
+    #[command(
+        after_help = AFTER_HELP,
+        group(clap::ArgGroup::new("range").args(["from", "to", "around"]).multiple(true))
+    )]
     Timeline {
         #[command(flatten)]
         bundle: BundleArgs,
@@ -118,7 +121,24 @@ pub enum Command {
             requires = "around"
         )]
         window: Window,
-        /// Output format.
+        /// With --from, --to or --around: also events whose time is only estimated from a
+        /// file's date (a dsregcmd dump or error JSON that records no time); left out by
+        /// default, since their place in the range is a guess.
+        #[arg(long, requires = "range")]
+        include_estimated: bool,
+        /// Only events of these kinds: `security.4625`, every kind of a family (`security.*`
+        /// or `security`), several as a comma list or by repeating --kind. Families: security,
+        /// aad, udr, scm, session, pad, run, dsregcmd.
+        #[arg(long, value_name = "PATTERN")]
+        kind: Vec<String>,
+        /// Only events about this account (the logon's target account for Security events),
+        /// matched as analyze matches accounts: across forms (jdoe@contoso.com may be
+        /// CONTOSO\jdoe or AzureAD\jdoe), never across domains or SIDs (CONTOSO\jdoe is not
+        /// FABRIKAM\jdoe); a bare name (jdoe) matches that name in every domain.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Output format: timesketch is JSON lines to import into Timesketch; csv suits
+        /// Timeline Explorer.
         #[arg(long, value_enum, default_value_t = TimelineFormat::Text)]
         format: TimelineFormat,
         #[command(flatten)]
@@ -198,6 +218,7 @@ pub enum TimelineFormat {
     Text,
     Jsonl,
     Csv,
+    Timesketch,
 }
 
 impl From<TimelineFormat> for padtriage::report::timeline::TimelineFormat {
@@ -207,6 +228,7 @@ impl From<TimelineFormat> for padtriage::report::timeline::TimelineFormat {
             TimelineFormat::Text => R::Text,
             TimelineFormat::Jsonl => R::Jsonl,
             TimelineFormat::Csv => R::Csv,
+            TimelineFormat::Timesketch => R::Timesketch,
         }
     }
 }

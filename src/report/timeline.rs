@@ -1,7 +1,11 @@
-//! `timeline` output: aligned text, JSON lines, or CSV; one event per line. Lines are rendered
-//! one event at a time ([`line`]), so the timeline can be written while it is read.
+//! `timeline` output: aligned text, JSON lines, CSV, or Timesketch's JSON lines; one event per
+//! line. Lines are rendered one event at a time ([`line`]), so the timeline can be written
+//! while it is read. Times estimated from a file's date ([`TimeBasis::FileDate`]) are marked in
+//! every format.
 
-use crate::model::{Account, Loc, Time, TimeBasis};
+use crate::codes;
+use crate::identity::Identity;
+use crate::model::{Account, Loc, Text, Time, TimeBasis};
 use crate::sources::security::{self, Security, SecurityEvent};
 use crate::sources::{Event, EventData, Family};
 use crate::timeline::{Head, Render, Timeline};
@@ -17,8 +21,21 @@ pub enum TimelineFormat {
     Text,
     /// One JSON object per line, with the typed fields.
     Jsonl,
-    /// `time,kind,file,location,summary`.
+    /// [`CSV_HEADER`]'s columns.
     Csv,
+    /// One flat JSON object per line as Timesketch imports it: `message`, `datetime`,
+    /// `timestamp`, `timestamp_desc` and the typed fields.
+    Timesketch,
+}
+
+/// The CSV columns: the first five are the original ones, the others were added after them so
+/// that readers of the old columns by position keep working.
+pub const CSV_HEADER: &str =
+    "time,kind,file,location,summary,computer,user,status,sub_status,time_basis\n";
+
+/// True for a time that is an estimate from a file's date rather than a record's own time.
+pub fn is_estimated(basis: TimeBasis) -> bool {
+    basis == TimeBasis::FileDate
 }
 
 fn loc_text(loc: Loc) -> String {
@@ -77,15 +94,28 @@ impl Render for Lines {
 /// Append one event's line (with its newline) in `format` to `out`.
 pub fn line(format: TimelineFormat, ev: &Event, out: &mut Vec<u8>) {
     if let EventData::Security(data) = &ev.data {
-        return security_line(format, &Head::of(ev), data, out);
+        // Timesketch lines are made from whole events, whatever the family.
+        if format != TimelineFormat::Timesketch {
+            return security_line(format, &Head::of(ev), data, out);
+        }
     }
     with_scratch(|Scratch { kind, summary }| {
         kind.clear();
         ev.data.write_kind(kind);
         summary.clear();
         ev.data.write_summary(summary);
-        if format != TimelineFormat::Jsonl {
-            return plain_line(format, &Head::of(ev), kind, summary, out);
+        match format {
+            TimelineFormat::Jsonl => {}
+            TimelineFormat::Timesketch => return timesketch_line(ev, kind, summary, out),
+            TimelineFormat::Text | TimelineFormat::Csv => {
+                // Only CSV has the columns: text lines skip finding the account.
+                let extra = if format == TimelineFormat::Csv {
+                    Extra::of(ev)
+                } else {
+                    Extra::default()
+                };
+                return plain_line(format, &Head::of(ev), kind, summary, &extra, out);
+            }
         }
         let mut time = [0u8; 40];
         let line = JsonLine {
@@ -111,16 +141,42 @@ fn security_line<T: AsRef<str>>(
     data: &SecurityEvent<T>,
     out: &mut Vec<u8>,
 ) {
-    if format != TimelineFormat::Jsonl {
-        return with_scratch(|Scratch { kind, summary }| {
-            kind.clear();
-            kind.push_str(<Security as Family>::NAME);
-            kind.push('.');
-            security::kind(data, kind);
-            summary.clear();
-            let _ = security::summary(data, summary);
-            plain_line(format, head, kind, summary, out);
-        });
+    match format {
+        TimelineFormat::Jsonl => {}
+        TimelineFormat::Timesketch => {
+            // Not the hot path: built as an event and rendered as the other events are.
+            let ev = Event {
+                time: head.time,
+                time_basis: head.time_basis,
+                source: crate::model::SourceRef {
+                    file: std::sync::Arc::clone(head.file),
+                    loc: head.loc,
+                },
+                machine: head.machine.map(Text::from),
+                data: EventData::Security(owned(data)),
+            };
+            return line(format, &ev, out);
+        }
+        TimelineFormat::Text | TimelineFormat::Csv => {
+            return with_scratch(|Scratch { kind, summary }| {
+                kind.clear();
+                kind.push_str(<Security as Family>::NAME);
+                kind.push('.');
+                security::kind(data, kind);
+                summary.clear();
+                let _ = security::summary(data, summary);
+                let extra = if format == TimelineFormat::Csv {
+                    Extra {
+                        user: user_text(&data.target),
+                        status: data.status,
+                        sub_status: data.sub_status,
+                    }
+                } else {
+                    Extra::default()
+                };
+                plain_line(format, head, kind, summary, &extra, out);
+            });
+        }
     }
     // Written directly, the same bytes serde writes (the tests hold it to serde's output); the
     // time, kind and time basis need no escaping.
@@ -163,18 +219,102 @@ fn security_line<T: AsRef<str>>(
     out.extend_from_slice(b"}\n");
 }
 
+/// A Security event with texts of its own.
+fn owned<T: AsRef<str>>(d: &SecurityEvent<T>) -> SecurityEvent {
+    let t = |v: &Option<T>| v.as_ref().map(|v| Text::from(v.as_ref()));
+    let account = |a: &Account<T>| Account {
+        name: t(&a.name),
+        domain: t(&a.domain),
+        sid: t(&a.sid),
+    };
+    SecurityEvent {
+        event_id: d.event_id,
+        computer: t(&d.computer),
+        subject: account(&d.subject),
+        target: account(&d.target),
+        logon_type: d.logon_type,
+        status: d.status,
+        sub_status: d.sub_status,
+        failure_reason: t(&d.failure_reason),
+        logon_process: t(&d.logon_process),
+        auth_package: t(&d.auth_package),
+        workstation: t(&d.workstation),
+        process_name: t(&d.process_name),
+        ip_address: t(&d.ip_address),
+        target_server: t(&d.target_server),
+    }
+}
+
+/// What a CSV line has besides the head, kind and summary.
+#[derive(Default)]
+struct Extra {
+    /// The account the event is about, as `DOMAIN\name` or a UPN.
+    user: Option<String>,
+    status: Option<u32>,
+    sub_status: Option<u32>,
+}
+
+impl Extra {
+    fn of(ev: &Event) -> Extra {
+        let (status, sub_status) = status_of(&ev.data);
+        Extra {
+            user: ev.user().map(|i| i.raw),
+            status,
+            sub_status,
+        }
+    }
+}
+
+/// An event's NTSTATUS (or AAD error) values, for the status columns.
+fn status_of(data: &EventData) -> (Option<u32>, Option<u32>) {
+    match data {
+        EventData::Security(s) => (s.status, s.sub_status),
+        EventData::Aad(a) => (a.status.or(a.error_code), None),
+        EventData::PadLog(p) => (p.ntstatus.first().copied(), None),
+        EventData::RunRecord(r) => (r.ntstatus.first().copied(), None),
+        _ => (None, None),
+    }
+}
+
+/// An account's written form as [`Identity`] reads it (`CONTOSO\jdoe`, `jdoe@contoso.com`, a
+/// SID when it has no name); `None` for empty or masked values.
+fn user_text<T: AsRef<str>>(a: &Account<T>) -> Option<String> {
+    let text = |t: &Option<T>| t.as_ref().map(|v| Text::from(v.as_ref()));
+    let account = Account {
+        name: text(&a.name),
+        domain: text(&a.domain),
+        sid: text(&a.sid),
+    };
+    Identity::from_account(&account).map(|i| i.raw)
+}
+
 /// A text or CSV line.
-fn plain_line(format: TimelineFormat, head: &Head, kind: &str, summary: &str, out: &mut Vec<u8>) {
+fn plain_line(
+    format: TimelineFormat,
+    head: &Head,
+    kind: &str,
+    summary: &str,
+    extra: &Extra,
+    out: &mut Vec<u8>,
+) {
+    let estimated = is_estimated(head.time_basis);
     if format == TimelineFormat::Text {
-        // Writing to a Vec cannot fail.
+        // Writing to a Vec cannot fail. An estimated time is marked twice: `~` beside it, where
+        // the eye reads the time, and the reason in the brackets.
         let _ = writeln!(
             out,
-            "{}  {:<16} {}  [{} {}]",
+            "{}{} {:<16} {}  [{} {}{}]",
             head.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+            if estimated { '~' } else { ' ' },
             kind,
             summary,
             head.file,
-            loc_text(head.loc)
+            loc_text(head.loc),
+            if estimated {
+                ", time estimated from the file date"
+            } else {
+                ""
+            }
         );
         return;
     }
@@ -190,8 +330,142 @@ fn plain_line(format: TimelineFormat, head: &Head, kind: &str, summary: &str, ou
         head.file,
         &loc_text(head.loc),
         summary,
+        head.machine.unwrap_or(""),
+        extra.user.as_deref().unwrap_or(""),
+        &extra.status.map(codes::hex).unwrap_or_default(),
+        &extra.sub_status.map(codes::hex).unwrap_or_default(),
+        head.time_basis.as_str(),
     ]);
     let _ = w.flush();
+}
+
+/// What a Timesketch line's time is, for `timestamp_desc`: the kind of record and how its zone
+/// was known; an estimate says so first, since Timesketch shows this beside every event.
+fn timestamp_desc(kind: &str, basis: TimeBasis) -> &'static str {
+    let family = kind.split('.').next().unwrap_or(kind);
+    if basis == TimeBasis::FileDate {
+        return match family {
+            "dsregcmd" => "Estimated: dsregcmd output file modified",
+            "run" => "Estimated: run record file modified",
+            _ => "Estimated: file modified",
+        };
+    }
+    let exact = basis.is_exact();
+    match family {
+        "pad" if exact => "Log line written",
+        "pad" => "Log line written (no zone; read as UTC)",
+        "run" if exact => "Run record time",
+        "run" => "Run record time (no zone; read as UTC)",
+        "dsregcmd" if exact => "dsregcmd run",
+        "dsregcmd" => "dsregcmd run (no zone; read as UTC)",
+        _ if exact => "Event recorded",
+        _ => "Event recorded (no zone; read as UTC)",
+    }
+}
+
+/// Fields of a Timesketch line that padtriage sets itself; the event's own fields of the same
+/// names go in with their family's name in front (`pad_message`).
+const TIMESKETCH_OWN: &[&str] = &[
+    "message",
+    "datetime",
+    "timestamp",
+    "timestamp_desc",
+    "time_basis",
+    "estimated",
+    "kind",
+    "file",
+    "record",
+    "line",
+    "row",
+    "computer",
+    "user",
+    "user_domain",
+];
+
+/// One Timesketch line: the fields Timesketch needs, then the event's typed fields made flat
+/// (an account's parts as `target_name`, `target_domain`, ...; codes as `0x` hex strings), so
+/// each can be filtered on. Fields without a value are left out.
+fn timesketch_line(ev: &Event, kind: &str, summary: &str, out: &mut Vec<u8>) {
+    use serde_json::{Map, Value};
+    let mut m = Map::new();
+    let mut time = [0u8; 40];
+    let message = if summary.is_empty() { kind } else { summary };
+    m.insert("message".into(), message.into());
+    m.insert("datetime".into(), rfc3339(&ev.time, &mut time).into());
+    m.insert("timestamp".into(), ev.time.timestamp_micros().into());
+    m.insert(
+        "timestamp_desc".into(),
+        timestamp_desc(kind, ev.time_basis).into(),
+    );
+    m.insert("time_basis".into(), ev.time_basis.as_str().into());
+    m.insert("estimated".into(), is_estimated(ev.time_basis).into());
+    m.insert("kind".into(), kind.into());
+    m.insert("file".into(), (*ev.source.file).into());
+    let (loc, n) = match ev.source.loc {
+        Loc::Record(n) => ("record", n),
+        Loc::Line(n) => ("line", n),
+        Loc::Row(n) => ("row", n),
+    };
+    m.insert(loc.into(), n.into());
+    if let Some(machine) = &ev.machine {
+        m.insert("computer".into(), machine.as_str().into());
+    }
+    if let Some(user) = ev.user() {
+        m.insert("user".into(), user.raw.into());
+        if let Some(d) = user.domain {
+            m.insert("user_domain".into(), d.into());
+        }
+    }
+    let family = ev.data.family().name();
+    if let Ok(Value::Object(data)) = serde_json::to_value(&ev.data) {
+        for (key, value) in data {
+            match value {
+                Value::Null => {}
+                Value::Object(inner) => {
+                    for (k, v) in inner {
+                        put(&mut m, family, format!("{key}_{k}"), flat(v));
+                    }
+                }
+                v => put(&mut m, family, key, flat(v)),
+            }
+        }
+    }
+    if serde_json::to_writer(&mut *out, &m).is_ok() {
+        out.push(b'\n');
+    }
+}
+
+/// A value Timesketch can index as it is: scalars and lists of scalars stay, deeper structure
+/// becomes its JSON text.
+fn flat(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(_) => Value::String(v.to_string()),
+        Value::Array(a) if a.iter().any(|x| x.is_object() || x.is_array()) => {
+            Value::String(Value::Array(a).to_string())
+        }
+        v => v,
+    }
+}
+
+/// Add an event field unless it has no value; a name padtriage uses itself gets the family's
+/// name in front, unless the value is the same.
+fn put(
+    m: &mut serde_json::Map<String, serde_json::Value>,
+    family: &str,
+    key: String,
+    v: serde_json::Value,
+) {
+    if v.is_null() || (v.as_array().is_some_and(Vec::is_empty)) {
+        return;
+    }
+    if TIMESKETCH_OWN.contains(&key.as_str()) {
+        if m.get(&key) != Some(&v) {
+            m.insert(format!("{family}_{key}"), v);
+        }
+        return;
+    }
+    m.insert(key, v);
 }
 
 /// A JSON string, escaped byte for byte as serde_json escapes it (the tests hold it to
@@ -294,6 +568,19 @@ fn json_opt_u32(out: &mut Vec<u8>, v: Option<u32>) {
     }
 }
 
+/// A code as `codes::as_hex` writes it (`"0xC000006D"`), without formatting machinery.
+fn json_opt_hex(out: &mut Vec<u8>, v: Option<u32>) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let Some(v) = v else {
+        return out.extend_from_slice(b"null");
+    };
+    let mut s = *b"\"0x00000000\"";
+    for (i, d) in s[3..11].iter_mut().enumerate() {
+        *d = HEX[((v >> (28 - 4 * i)) & 0xf) as usize];
+    }
+    out.extend_from_slice(&s);
+}
+
 fn account_json<T: AsRef<str>>(out: &mut Vec<u8>, a: &Account<T>) {
     out.extend_from_slice(b"{\"name\":");
     json_opt_str(out, &a.name);
@@ -318,9 +605,9 @@ fn security_json<T: AsRef<str>>(out: &mut Vec<u8>, e: &SecurityEvent<T>) {
     out.extend_from_slice(b",\"logon_type\":");
     json_opt_u32(out, e.logon_type);
     out.extend_from_slice(b",\"status\":");
-    json_opt_u32(out, e.status);
+    json_opt_hex(out, e.status);
     out.extend_from_slice(b",\"sub_status\":");
-    json_opt_u32(out, e.sub_status);
+    json_opt_hex(out, e.sub_status);
     for (key, value) in [
         (&b",\"failure_reason\":"[..], &e.failure_reason),
         (b",\"logon_process\":", &e.logon_process),
@@ -415,7 +702,7 @@ fn rfc3339_digits(t: &Time, buf: &mut [u8; 40]) -> Option<usize> {
 /// What comes before the events (the CSV header).
 pub fn header(format: TimelineFormat, out: &mut dyn Write) -> io::Result<()> {
     if format == TimelineFormat::Csv {
-        out.write_all(b"time,kind,file,location,summary\n")?;
+        out.write_all(CSV_HEADER.as_bytes())?;
     }
     Ok(())
 }
@@ -454,7 +741,7 @@ mod tests {
             },
             logon_type: Some(i),
             status: Some(0xC000_006D),
-            sub_status: None,
+            sub_status: Some(0x0000_0ABC),
             failure_reason: text("%%2313"),
             logon_process: None,
             auth_package: text("Negotiate"),

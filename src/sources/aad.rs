@@ -22,8 +22,10 @@ pub struct AadEvent {
     /// Event level (1 critical, 2 error, 3 warning, 4 information).
     pub level: Option<u8>,
     /// The `Error` field of 1097/1098 and similar (a 0xCAA…/0x8AA… code, stored as u32).
+    #[serde(serialize_with = "codes::as_hex::opt")]
     pub error_code: Option<u32>,
     /// Status/Result fields (NTSTATUS or HRESULT) of 1085/1094/1104/1025 and similar.
+    #[serde(serialize_with = "codes::as_hex::opt")]
     pub status: Option<u32>,
     /// OAuth error name (`invalid_grant`) when the event carries one (1081, 1088, `Code:` lines).
     pub oauth_error: Option<String>,

@@ -27,7 +27,9 @@ pub struct SecurityEvent<T = Text> {
     pub target: Account<T>,
     pub logon_type: Option<u32>,
     /// NTSTATUS values (4625 Status/SubStatus, 4776 Status); 0 means success.
+    #[serde(serialize_with = "codes::as_hex::opt")]
     pub status: Option<u32>,
+    #[serde(serialize_with = "codes::as_hex::opt")]
     pub sub_status: Option<u32>,
     /// Unresolved insert such as `%%2313`.
     pub failure_reason: Option<T>,

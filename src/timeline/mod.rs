@@ -5,9 +5,11 @@
 //! ([`write_sorted`], for `timeline`; see the `compact` and `sorted` modules).
 
 mod compact;
+mod keep;
 mod read;
 mod sorted;
 
+pub use keep::Keep;
 pub use read::{read_input, read_input_to};
 
 use crate::bundle::Bundle;
@@ -157,6 +159,31 @@ pub fn write_sorted(
     budget: usize,
     out: &mut dyn Write,
 ) -> io::Result<Timeline> {
+    write_kept(
+        bundle,
+        filter,
+        &Keep::default(),
+        pass,
+        opts,
+        render,
+        budget,
+        out,
+    )
+}
+
+/// [`write_sorted`], writing only the events `keep` keeps: asked as each event is read, so what
+/// it drops is never held.
+#[allow(clippy::too_many_arguments)]
+pub fn write_kept(
+    bundle: &Bundle,
+    filter: &EventFilter,
+    keep: &Keep,
+    pass: Pass,
+    opts: ReadOptions,
+    render: RenderLine,
+    budget: usize,
+    out: &mut dyn Write,
+) -> io::Result<Timeline> {
     // Files compare by display path, as `sort_events` orders them.
     let mut by_path: Vec<usize> = (0..bundle.inputs.len()).collect();
     by_path.sort_by(|a, b| bundle.inputs[*a].path.cmp(&bundle.inputs[*b].path));
@@ -183,6 +210,7 @@ pub fn write_sorted(
             input: u32::try_from(i).unwrap_or(u32::MAX),
             file: rank[i],
             path: &input.path,
+            keep: (!keep.keeps_all()).then_some(keep),
             render,
             sorter: &sorter,
         };
@@ -198,6 +226,8 @@ struct LineSink<'a> {
     file: u32,
     /// The input's display path, every event's file.
     path: &'a str,
+    /// The filter, unless it keeps everything.
+    keep: Option<&'a Keep>,
     render: RenderLine<'a>,
     sorter: &'a sorted::LineSorter<'a>,
 }
@@ -256,6 +286,11 @@ impl sources::EventSink for LineSink<'_> {
         };
         let mut texts = compact::Texts::default();
         for (idx, ev) in events.iter().enumerate() {
+            if self.keep.is_some_and(|k| !k.event(ev)) {
+                // Its identifiers are still gathered: the lines kept may name them too.
+                self.render.seen(ev);
+                continue;
+            }
             self.entry(ev, &mut b.bytes, &mut texts);
             let key = self.key(batch, idx, ev.time, ev.source.loc);
             b.lines.push((key, end(&b.bytes)));
@@ -268,10 +303,19 @@ impl sources::EventSink for LineSink<'_> {
         !self.render.sees_events()
     }
 
-    fn take_pooled(&self, batch: u64, p: sources::Pooled) {
+    fn take_pooled(&self, batch: u64, mut p: sources::Pooled) {
         if *p.file != *self.path {
             // Not the input's own events (no reader gives those): held as events are.
             return self.take(batch, p.into_events());
+        }
+        if let Some(keep) = self.keep {
+            let texts = &p.texts;
+            p.events.retain(|kept| match kept {
+                sources::Kept::Security(s) => {
+                    keep.security(s.machine, &s.data, |n| texts.get(n as usize))
+                }
+                sources::Kept::Event(ev) => keep.event(ev),
+            });
         }
         let mut b = sorted::Batch {
             input: self.input,

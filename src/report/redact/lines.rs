@@ -19,7 +19,14 @@ pub enum LineSyntax {
 }
 
 /// JSON fields of a timeline line that are padtriage's vocabulary, never the bundle's.
-const JSON_KEEP: &[&str] = &["time", "time_basis", "kind", "family"];
+const JSON_KEEP: &[&str] = &[
+    "time",
+    "time_basis",
+    "kind",
+    "family",
+    "datetime",
+    "timestamp_desc",
+];
 
 /// A writer that redacts every record written through it. The redactor is made by `make` when
 /// the first byte arrives: a sorted timeline writes nothing before it has read (and so seen

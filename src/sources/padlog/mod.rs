@@ -72,6 +72,7 @@ pub struct PadLogEntry {
     /// Power Automate error code names found in the entry (`WindowsIdentityIncorrect`, ...).
     pub error_codes: Vec<String>,
     /// NTSTATUS values found, from decimal (`-1073741715`) or hex (`0xC000006D`) text.
+    #[serde(serialize_with = "crate::codes::as_hex::list")]
     pub ntstatus: Vec<u32>,
     /// The connection / session user when the entry names one.
     pub user: Option<String>,

@@ -49,6 +49,7 @@ pub struct RunRecord {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     /// NTSTATUS values found in the message or details.
+    #[serde(serialize_with = "crate::codes::as_hex::list")]
     pub ntstatus: Vec<u32>,
     pub started: Option<Time>,
     pub completed: Option<Time>,
