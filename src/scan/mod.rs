@@ -291,7 +291,8 @@ pub fn scan_with(
     let out_err = ScanError::Output;
     let listing = listing::entries(sources);
     let mut handle = |e: Event, db: &mut Option<&mut Db>| -> Result<(), ScanError> {
-        match e {
+        // Every arm but the two that end in a failed bundle returns; those share the tail.
+        let failed = match e {
             Event::Ignored(p) => {
                 tally.ignored += 1;
                 if tally.ignored_examples.len() < 3 {
@@ -299,13 +300,13 @@ pub fn scan_with(
                         .ignored_examples
                         .push(p.to_string_lossy().into_owned());
                 }
-                Ok(())
+                return Ok(());
             }
             Event::ListError(e) => {
                 if tally.list_errors.len() < 100 {
                     tally.list_errors.push(e);
                 }
-                Ok(())
+                return Ok(());
             }
             Event::TimedOut {
                 job,
@@ -319,26 +320,14 @@ pub fn scan_with(
                     job.path.display()
                 );
                 let stat = identity::stat(&job.path).ok();
-                let bundle = FailedBundle {
+                FailedBundle {
                     job,
                     stat,
                     hash: None,
                     why,
                     started,
                     elapsed: limit,
-                };
-                if key.is_some() {
-                    deferred.push(bundle);
-                    return Ok(());
                 }
-                let sinks = Failed {
-                    tally: &mut tally,
-                    db,
-                    rows: &mut rows,
-                    pages: &mut pages,
-                    redact: None,
-                };
-                finish_failed(sinks, engine, bundle)
             }
             Event::Done {
                 job,
@@ -346,28 +335,14 @@ pub fn scan_with(
                 started,
                 elapsed,
             } => match outcome {
-                Outcome::Failed { stat, hash, why } => {
-                    let bundle = FailedBundle {
-                        job,
-                        stat,
-                        hash,
-                        why,
-                        started,
-                        elapsed,
-                    };
-                    if key.is_some() {
-                        deferred.push(bundle);
-                        return Ok(());
-                    }
-                    let sinks = Failed {
-                        tally: &mut tally,
-                        db,
-                        rows: &mut rows,
-                        pages: &mut pages,
-                        redact: None,
-                    };
-                    finish_failed(sinks, engine, bundle)
-                }
+                Outcome::Failed { stat, hash, why } => FailedBundle {
+                    job,
+                    stat,
+                    hash,
+                    why,
+                    started,
+                    elapsed,
+                },
                 Outcome::Unchanged { stat, hashed } => {
                     if hashed {
                         if let Some(d) = db.as_deref_mut() {
@@ -407,7 +382,7 @@ pub fn scan_with(
                             page: None,
                         })?;
                     }
-                    write_row(&mut rows, &row).map_err(out_err)
+                    return write_row(&mut rows, &row).map_err(out_err);
                 }
                 Outcome::Analysed {
                     stat,
@@ -483,10 +458,22 @@ pub fn scan_with(
                         runs: findings.runs,
                         analysis_json: Some(findings.analysis_json),
                     };
-                    write_row(&mut rows, &row).map_err(out_err)
+                    return write_row(&mut rows, &row).map_err(out_err);
                 }
             },
+        };
+        if key.is_some() {
+            deferred.push(failed);
+            return Ok(());
         }
+        let sinks = Failed {
+            tally: &mut tally,
+            db,
+            rows: &mut rows,
+            pages: &mut pages,
+            redact: None,
+        };
+        finish_failed(sinks, engine, failed)
     };
     // The engine needs lookups between events; both go through `db`, one at a time.
     let db_cell = std::cell::RefCell::new(db.take());
