@@ -54,9 +54,9 @@ pub(super) fn unfence(line: &str) -> Fenced<'_> {
     }
 }
 
-/// Words a poster uses to mark output left out (`<snip>`, `(output truncated)`, `... 40 lines
-/// omitted ...`); at least one of [`OMIT_SIGNALS`] must be among them.
-const OMIT_WORDS: &[&str] = &[
+/// Words that say output was left out (`<snip>`, `(output truncated)`, `... 40 lines omitted
+/// ...`): a mark needs at least one of them.
+const OMIT_SIGNALS: &[&str] = &[
     "snip",
     "snipped",
     "omitted",
@@ -68,6 +68,10 @@ const OMIT_WORDS: &[&str] = &[
     "trimmed",
     "skipped",
     "shortened",
+];
+
+/// The other words such a mark may have around its signal.
+const OMIT_FILLERS: &[&str] = &[
     "output",
     "lines",
     "line",
@@ -86,20 +90,6 @@ const OMIT_WORDS: &[&str] = &[
     "etc",
     "remaining",
     "some",
-];
-
-const OMIT_SIGNALS: &[&str] = &[
-    "snip",
-    "snipped",
-    "omitted",
-    "omit",
-    "truncated",
-    "removed",
-    "redacted",
-    "cut",
-    "trimmed",
-    "skipped",
-    "shortened",
 ];
 
 /// A mark where the poster left output out: `...`, `…`, `[...]`, `<snip>`, `(output
@@ -123,7 +113,8 @@ pub(super) fn is_omission(t: &str) -> bool {
         let lower = w.to_lowercase();
         if OMIT_SIGNALS.contains(&lower.as_str()) {
             signal = true;
-        } else if !OMIT_WORDS.contains(&lower.as_str()) && !w.bytes().all(|b| b.is_ascii_digit()) {
+        } else if !OMIT_FILLERS.contains(&lower.as_str()) && !w.bytes().all(|b| b.is_ascii_digit())
+        {
             return false;
         }
     }
