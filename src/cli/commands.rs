@@ -254,6 +254,23 @@ impl timeline::Render for Gathering<'_> {
         self.lines.security(head, data, out);
     }
 
+    fn splits_security(&self) -> bool {
+        self.lines.splits_security()
+    }
+
+    fn security_edge(&self, head: &timeline::Head, after: bool, out: &mut Vec<u8>) {
+        self.lines.security_edge(head, after, out);
+    }
+
+    fn security_middle(
+        &self,
+        head: &timeline::Head,
+        data: &padtriage::sources::security::SecurityEvent<&str>,
+        out: &mut Vec<u8>,
+    ) {
+        self.lines.security_middle(head, data, out);
+    }
+
     fn sees_events(&self) -> bool {
         true
     }

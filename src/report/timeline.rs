@@ -89,6 +89,24 @@ impl Render for Lines {
     fn security(&self, head: &Head, data: &SecurityEvent<&str>, out: &mut Vec<u8>) {
         security_line(self.0, head, data, out);
     }
+
+    fn splits_security(&self) -> bool {
+        splits(self.0)
+    }
+
+    fn security_edge(&self, head: &Head, after: bool, out: &mut Vec<u8>) {
+        security_edge(self.0, head, after, out);
+    }
+
+    fn security_middle(&self, head: &Head, data: &SecurityEvent<&str>, out: &mut Vec<u8>) {
+        security_middle(self.0, head, data, out);
+    }
+}
+
+/// Whether a format's Security lines split into edges and a middle ([`Render::splits_security`]):
+/// JSON lines and text (CSV puts the file and position between the columns of the middle).
+fn splits(format: TimelineFormat) -> bool {
+    matches!(format, TimelineFormat::Jsonl | TimelineFormat::Text)
 }
 
 /// Append one event's line (with its newline) in `format` to `out`.
@@ -142,7 +160,11 @@ fn security_line<T: AsRef<str>>(
     out: &mut Vec<u8>,
 ) {
     match format {
-        TimelineFormat::Jsonl => {}
+        _ if splits(format) => {
+            security_edge(format, head, false, out);
+            security_middle(format, head, data, out);
+            security_edge(format, head, true, out);
+        }
         TimelineFormat::Timesketch => {
             // Not the hot path: built as an event and rendered as the other events are.
             let ev = Event {
@@ -155,52 +177,80 @@ fn security_line<T: AsRef<str>>(
                 machine: head.machine.map(Text::from),
                 data: EventData::Security(owned(data)),
             };
-            return line(format, &ev, out);
+            line(format, &ev, out);
         }
-        TimelineFormat::Text | TimelineFormat::Csv => {
-            return with_scratch(|Scratch { kind, summary }| {
-                kind.clear();
-                kind.push_str(<Security as Family>::NAME);
-                kind.push('.');
-                security::kind(data, kind);
-                summary.clear();
-                let _ = security::summary(data, summary);
-                let extra = if format == TimelineFormat::Csv {
-                    Extra {
-                        user: user_text(&data.target),
-                        status: data.status,
-                        sub_status: data.sub_status,
-                    }
-                } else {
-                    Extra::default()
-                };
-                plain_line(format, head, kind, summary, &extra, out);
-            });
+        _ => with_scratch(|Scratch { kind, summary }| {
+            security_kind(data, kind);
+            summary.clear();
+            let _ = security::summary(data, summary);
+            let extra = Extra {
+                user: user_text(&data.target),
+                status: data.status,
+                sub_status: data.sub_status,
+            };
+            plain_line(format, head, kind, summary, &extra, out);
+        }),
+    }
+}
+
+/// A Security event's kind (`security.4625`) in `kind`, cleared first.
+fn security_kind<T: AsRef<str>>(data: &SecurityEvent<T>, kind: &mut String) {
+    kind.clear();
+    kind.push_str(<Security as Family>::NAME);
+    kind.push('.');
+    security::kind(data, kind);
+}
+
+/// The part of a Security line before its middle (`after`: after it), in a format that
+/// [`splits`]: what the head's time, time basis, file and position make.
+fn security_edge(format: TimelineFormat, head: &Head, after: bool, out: &mut Vec<u8>) {
+    match (format, after) {
+        (TimelineFormat::Text, _) => text_edge(head, after, out),
+        (_, true) => {}
+        (_, false) => {
+            // Written directly, the same bytes serde writes (the tests hold it to serde's
+            // output); the time and time basis need no escaping.
+            let mut time = [0u8; 40];
+            out.extend_from_slice(b"{\"time\":");
+            match rfc3339_digits(&head.time, &mut time) {
+                Some(n) => {
+                    out.push(b'"');
+                    out.extend_from_slice(&time[..n]);
+                    out.push(b'"');
+                }
+                None => json_str(out, &rfc3339(&head.time, &mut time)),
+            }
+            out.extend_from_slice(b",\"time_basis\":\"");
+            out.extend_from_slice(head.time_basis.as_str().as_bytes());
+            out.extend_from_slice(b"\",\"file\":");
+            json_str(out, head.file);
+            let (name, n): (&[u8], u64) = match head.loc {
+                Loc::Record(n) => (b",\"loc\":{\"record\":", n),
+                Loc::Line(n) => (b",\"loc\":{\"line\":", n),
+                Loc::Row(n) => (b",\"loc\":{\"row\":", n),
+            };
+            out.extend_from_slice(name);
+            json_u64(out, n);
         }
     }
-    // Written directly, the same bytes serde writes (the tests hold it to serde's output); the
-    // time, kind and time basis need no escaping.
-    let mut time = [0u8; 40];
-    out.extend_from_slice(b"{\"time\":");
-    match rfc3339_digits(&head.time, &mut time) {
-        Some(n) => {
-            out.push(b'"');
-            out.extend_from_slice(&time[..n]);
-            out.push(b'"');
-        }
-        None => json_str(out, &rfc3339(&head.time, &mut time)),
+}
+
+/// The middle of a Security line, in a format that [`splits`]: what the head's machine and
+/// time basis and the event's data make.
+fn security_middle<T: AsRef<str>>(
+    format: TimelineFormat,
+    head: &Head,
+    data: &SecurityEvent<T>,
+    out: &mut Vec<u8>,
+) {
+    if format == TimelineFormat::Text {
+        return with_scratch(|Scratch { kind, summary }| {
+            security_kind(data, kind);
+            summary.clear();
+            let _ = security::summary(data, summary);
+            text_middle(kind, summary, out);
+        });
     }
-    out.extend_from_slice(b",\"time_basis\":\"");
-    out.extend_from_slice(head.time_basis.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"file\":");
-    json_str(out, head.file);
-    let (name, n): (&[u8], u64) = match head.loc {
-        Loc::Record(n) => (b",\"loc\":{\"record\":", n),
-        Loc::Line(n) => (b",\"loc\":{\"line\":", n),
-        Loc::Row(n) => (b",\"loc\":{\"row\":", n),
-    };
-    out.extend_from_slice(name);
-    json_u64(out, n);
     out.extend_from_slice(b"},\"machine\":");
     json_opt_str(out, &head.machine);
     out.extend_from_slice(b",\"kind\":\"");
@@ -297,25 +347,10 @@ fn plain_line(
     extra: &Extra,
     out: &mut Vec<u8>,
 ) {
-    let estimated = is_estimated(head.time_basis);
     if format == TimelineFormat::Text {
-        // Writing to a Vec cannot fail. An estimated time is marked twice: `~` beside it, where
-        // the eye reads the time, and the reason in the brackets.
-        let _ = writeln!(
-            out,
-            "{}{} {:<16} {}  [{} {}{}]",
-            head.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
-            if estimated { '~' } else { ' ' },
-            kind,
-            summary,
-            head.file,
-            loc_text(head.loc),
-            if estimated {
-                ", time estimated from the file date"
-            } else {
-                ""
-            }
-        );
+        text_edge(head, false, out);
+        text_middle(kind, summary, out);
+        text_edge(head, true, out);
         return;
     }
     let mut w = csv::WriterBuilder::new()
@@ -337,6 +372,38 @@ fn plain_line(
         head.time_basis.as_str(),
     ]);
     let _ = w.flush();
+}
+
+/// A text line's start (`after`: its end): the time, and where the event is. An estimated time
+/// is marked twice: `~` beside it, where the eye reads the time, and the reason in the brackets.
+fn text_edge(head: &Head, after: bool, out: &mut Vec<u8>) {
+    let estimated = is_estimated(head.time_basis);
+    // Writing to a Vec cannot fail.
+    let _ = if after {
+        writeln!(
+            out,
+            "{} {}{}]",
+            head.file,
+            loc_text(head.loc),
+            if estimated {
+                ", time estimated from the file date"
+            } else {
+                ""
+            }
+        )
+    } else {
+        write!(
+            out,
+            "{}{} ",
+            head.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+            if estimated { '~' } else { ' ' },
+        )
+    };
+}
+
+/// A text line's middle: the kind, in a column, and the summary.
+fn text_middle(kind: &str, summary: &str, out: &mut Vec<u8>) {
+    let _ = write!(out, "{kind:<16} {summary}  [");
 }
 
 /// What a Timesketch line's time is, for `timestamp_desc`: the kind of record and how its zone
@@ -637,30 +704,22 @@ fn rfc3339<'b>(t: &Time, buf: &'b mut [u8; 40]) -> std::borrow::Cow<'b, str> {
     }
 }
 
-/// Write [`rfc3339`]'s text into `buf`, from the timestamp (days to a civil date as in Howard
-/// Hinnant's `civil_from_days`); its length, or `None` outside the years 0 to 9999 or in a leap
-/// second.
+/// Write [`rfc3339`]'s text into `buf`, from the time's own fields (no conversion to a
+/// timestamp and back); its length, or `None` outside the years 0 to 9999 or in a leap second.
 fn rfc3339_digits(t: &Time, buf: &mut [u8; 40]) -> Option<usize> {
+    use chrono::{Datelike, Timelike};
     const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
         2021222324252627282930313233343536373839\
         4041424344454647484950515253545556575859\
         6061626364656667686970717273747576777879\
         8081828384858687888990919293949596979899";
-    let nanos = t.timestamp_subsec_nanos();
-    let secs = t.timestamp();
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let nanos = t.nanosecond();
+    let year = i64::from(t.year());
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
         return None;
     }
+    let (month, day) = (i64::from(t.month()), i64::from(t.day()));
+    let sod = i64::from(t.num_seconds_from_midnight());
     let mut put2 = |at: usize, v: i64| {
         let i = 2 * v as usize;
         buf[at] = PAIRS[i];

@@ -16,8 +16,9 @@ use super::Head;
 use crate::model::{Account, Loc, Text, TimeBasis};
 use crate::sources::security::SecurityEvent;
 use crate::sources::{Event, EventData, PooledSecurity};
+use crate::time::Days;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A rendered line follows.
 pub const LINE: u8 = 0;
@@ -37,28 +38,30 @@ const COMPUTER_IS_MACHINE: u8 = 8;
 /// texts in declaration order.
 const TEXTS: usize = 15;
 
-/// The texts a batch's entries refer to, each once: found again by a hash of their bytes, or,
-/// cheaper and most often, as the text the previous event had in the same place.
+/// The texts the entries of a timeline refer to, each once (a log names the same machine,
+/// accounts and processes all day): found again by a hash of their bytes, or, cheaper and most
+/// often, as the text the previous event had in the same place. Numbers never change, so the
+/// same content is the same entry bytes, whichever batch holds it.
 #[derive(Default)]
-pub struct Texts {
-    pub list: Vec<Text>,
+struct Texts {
+    list: Vec<Text>,
     hashes: Vec<u64>,
     /// Open addressing: 0 for a free slot, else the text's number + 1.
     slots: Vec<u32>,
     /// The number + 1 of the text of each place in the previous event (0: none).
     previous: [u32; TEXTS],
+    /// Taken for the output: no more numbers are given (entries then carry their texts).
+    closed: bool,
+    /// Memory the texts take, and how much they may (they are held to the end).
+    bytes: usize,
+    limit: usize,
 }
 
-impl Texts {
-    /// The texts of a pooled batch, for its other events to share.
-    pub fn with_list(list: Vec<Text>) -> Self {
-        Texts {
-            list,
-            ..Texts::default()
-        }
-    }
+/// Memory a text takes besides its bytes: its place in the list, its hash and its slots.
+const TEXT_COST: usize = std::mem::size_of::<Text>() + 8 + 8;
 
-    /// The number + 1 of `t` (added if new), or `None` when a batch holds too many texts.
+impl Texts {
+    /// The number + 1 of `t` (added if new), or `None` past 2^31 texts or once closed.
     fn number(&mut self, place: usize, t: &str) -> Option<u32> {
         let last = self.previous[place];
         if last != 0
@@ -69,6 +72,13 @@ impl Texts {
         {
             return Some(last);
         }
+        let n = self.intern(t)?;
+        self.previous[place] = n;
+        Some(n)
+    }
+
+    /// The number + 1 of `t`, added if new.
+    fn intern(&mut self, t: &str) -> Option<u32> {
         if self.hashes.len() < self.list.len() || self.slots.len() < 2 * (self.list.len() + 1) {
             self.grow();
         }
@@ -78,10 +88,15 @@ impl Texts {
         let n = loop {
             match self.slots[i] {
                 0 => {
-                    // Numbers are stored in 31 bits.
+                    // Past its memory, or once closed, a new text has no number (its events
+                    // carry it, and are spilled with the others); numbers are stored in 31 bits.
+                    if self.closed || self.bytes > self.limit {
+                        return None;
+                    }
                     let n = u32::try_from(self.list.len() + 1)
                         .ok()
                         .filter(|n| *n < 1 << 31)?;
+                    self.bytes += TEXT_COST + t.len();
                     self.list.push(Text::from(t));
                     self.hashes.push(h);
                     self.slots[i] = n;
@@ -95,7 +110,6 @@ impl Texts {
                 _ => i = (i + 1) & mask,
             }
         };
-        self.previous[place] = n;
         Some(n)
     }
 
@@ -116,8 +130,7 @@ impl Texts {
     }
 }
 
-/// A multiplicative hash, eight bytes at a time: texts are short, and only compared within a
-/// batch.
+/// A multiplicative hash, eight bytes at a time: texts are short.
 fn hash(b: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mut h = b.len() as u64;
@@ -134,7 +147,7 @@ fn hash(b: &[u8]) -> u64 {
 /// Append `ev` in compact form when it is a Security event of the file `file`, its texts
 /// numbered in `texts`; `false` (and nothing appended) for any other event, which is then held
 /// as its line.
-pub fn encode(ev: &Event, file: &str, out: &mut Vec<u8>, texts: &mut Texts) -> bool {
+fn encode(ev: &Event, file: &str, out: &mut Vec<u8>, texts: &mut Texts) -> bool {
     let EventData::Security(s) = &ev.data else {
         return false;
     };
@@ -146,23 +159,25 @@ pub fn encode(ev: &Event, file: &str, out: &mut Vec<u8>, texts: &mut Texts) -> b
         texts.number(place, t)
     });
     if !fits {
-        // A batch with more texts than numbers reach: this event carries its own.
         out.truncate(start);
-        out.push(SECURITY_INLINE);
-        let flags = head(ev.time_basis, ev.machine.as_ref(), s, out);
-        each_text(ev.machine.as_ref(), s, flags, |_, t| {
-            put_text(out, t.map(Text::as_str))
+        inline(ev.time_basis, ev.machine.as_ref(), s, out, |t| {
+            Some(t.as_str())
         });
     }
     true
 }
 
-/// Append a pooled Security event (its texts already numbered in its batch's texts) in compact
-/// form.
-pub fn encode_pooled(s: &PooledSecurity, out: &mut Vec<u8>) {
-    security(TimeBasis::Utc, s.machine.as_ref(), &s.data, out, |_, n| {
-        n.checked_add(1)
-    });
+/// Append a Security event with its texts (`text` gives each), when they have no numbers.
+fn inline<'t, T: PartialEq>(
+    basis: TimeBasis,
+    machine: Option<&'t T>,
+    s: &'t SecurityEvent<T>,
+    out: &mut Vec<u8>,
+    text: impl Fn(&'t T) -> Option<&'t str>,
+) {
+    out.push(SECURITY_INLINE);
+    let flags = head(basis, machine, s, out);
+    each_text(machine, s, flags, |_, t| put_text(out, t.and_then(&text)));
 }
 
 /// Append a SECURITY entry, each text as the number + 1 `number` gives it (by its place);
@@ -265,35 +280,185 @@ fn each_text<'a, T>(
 }
 
 /// Entries of `timeline`: lines, or Security events rendered by `render` when written
-/// (`files`: each input's display path, by input number).
+/// (`files`: each input's display path, by input number), with the texts they refer to.
 pub struct Entries<'a> {
-    pub files: &'a [Arc<str>],
-    pub render: super::RenderLine<'a>,
+    files: &'a [Arc<str>],
+    render: super::RenderLine<'a>,
+    /// Numbered as readers hand over their events, from every thread.
+    texts: Mutex<Texts>,
+    /// The texts, taken out of the lock once all is read (at the first line written), so the
+    /// workers of the last merge read them without waiting for each other.
+    written: OnceLock<Vec<Text>>,
+    /// The middles of split lines already rendered, one memo per worker of the last merge.
+    memos: Vec<Mutex<Memo>>,
+}
+
+impl<'a> Entries<'a> {
+    /// Entries whose texts take at most `texts_budget` bytes: past it, an event with a text
+    /// not seen before carries its texts.
+    pub fn new(files: &'a [Arc<str>], render: super::RenderLine<'a>, texts_budget: usize) -> Self {
+        let workers = rayon::current_num_threads().max(1);
+        Entries {
+            files,
+            render,
+            texts: Mutex::new(Texts {
+                limit: texts_budget,
+                ..Texts::default()
+            }),
+            written: OnceLock::new(),
+            memos: (0..=workers).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    fn numbering(&self) -> std::sync::MutexGuard<'_, Texts> {
+        self.texts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Append `ev` in compact form when it is a Security event of the file `file`; `false`
+    /// (and nothing appended) for any other event, which is then held as its line.
+    pub fn encode(&self, ev: &Event, file: &str, out: &mut Vec<u8>) -> bool {
+        matches!(ev.data, EventData::Security(_)) && encode(ev, file, out, &mut self.numbering())
+    }
+
+    /// The numbers (+ 1) of a pooled batch's texts, by their number in the batch (`None`: the
+    /// text has none, and its events carry their texts).
+    pub fn number_all(&self, batch: &[Text]) -> Vec<Option<u32>> {
+        let mut texts = self.numbering();
+        batch.iter().map(|t| texts.intern(t)).collect()
+    }
+
+    /// Append a pooled Security event (its texts numbered in its batch's `texts`, whose own
+    /// numbers are `numbers`) in compact form.
+    pub fn encode_pooled(
+        &self,
+        s: &PooledSecurity,
+        texts: &[Text],
+        numbers: &[Option<u32>],
+        out: &mut Vec<u8>,
+    ) {
+        let start = out.len();
+        let numbered = security(TimeBasis::Utc, s.machine.as_ref(), &s.data, out, |_, n| {
+            numbers.get(*n as usize).copied().flatten()
+        });
+        if !numbered {
+            out.truncate(start);
+            inline(TimeBasis::Utc, s.machine.as_ref(), &s.data, out, |n| {
+                texts.get(*n as usize).map(Text::as_str)
+            });
+        }
+    }
+
+    /// The texts, for writing: from now on no more are numbered (a reader that still hands
+    /// over events, which none does once writing starts, would have them carry their texts).
+    fn written(&self) -> &[Text] {
+        self.written.get_or_init(|| {
+            let closed = Texts {
+                closed: true,
+                ..Texts::default()
+            };
+            std::mem::replace(&mut *self.numbering(), closed).list
+        })
+    }
+
+    /// This thread's memo: a pool worker's own, else the last one (a thread outside the pool
+    /// shares it, which the lock keeps correct).
+    fn memo(&self) -> std::sync::MutexGuard<'_, Memo> {
+        let last = self.memos.len() - 1;
+        let i = rayon::current_thread_index().map_or(last, |i| i % last.max(1));
+        self.memos[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A Security entry's line as three parts, its middle rendered once and taken from the memo
+    /// after: the entry's bytes (its texts by their numbers, or inline) are its content, the
+    /// same whichever batch holds it, so a log's thousands of logons of one account by one
+    /// process are rendered once.
+    fn expand_split(&self, key: &Key, entry: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+        let (&tag, fields) = entry.split_first().ok_or_else(damaged)?;
+        let mut memo = self.memo();
+        let memo = &mut *memo;
+        if let Some(middle) = memo.get(entry) {
+            let head = basis_of(fields)
+                .and_then(|basis| head_of(key, basis, None, self.files, &mut memo.days))
+                .ok_or_else(damaged)?;
+            self.render.security_edge(&head, false, out);
+            out.extend_from_slice(&memo.middles[middle]);
+            self.render.security_edge(&head, true, out);
+            return Ok(());
+        }
+        let texts = self.written();
+        let days = &mut memo.days;
+        let (head, data) = match tag {
+            SECURITY => decode(key, fields, self.files, days, |r| match r.number()? {
+                0 => Some(None),
+                n => texts.get(n as usize - 1).map(|t| Some(t.as_str())),
+            }),
+            _ => decode(key, fields, self.files, days, |r| r.text()),
+        }
+        .ok_or_else(damaged)?;
+        self.render.security_edge(&head, false, out);
+        let start = out.len();
+        self.render.security_middle(&head, &data, out);
+        memo.put(entry, &out[start..]);
+        self.render.security_edge(&head, true, out);
+        Ok(())
+    }
+}
+
+/// The time basis of a Security entry's fields (after its tag).
+fn basis_of(fields: &[u8]) -> Option<TimeBasis> {
+    fields.first().and_then(|b| basis(*b))
+}
+
+/// Middles of split Security lines by their memo key; cleared when it holds [`MEMO_BYTES`].
+#[derive(Default)]
+struct Memo {
+    index: std::collections::HashMap<Box<[u8]>, usize, std::hash::BuildHasherDefault<WordHasher>>,
+    middles: Vec<Box<[u8]>>,
+    bytes: usize,
+    /// The date of the last time rendered: the lines of a merge come in runs of one day.
+    days: Days,
+}
+
+/// What a memo holds before it starts again.
+const MEMO_BYTES: usize = 4 << 20;
+
+impl Memo {
+    fn get(&self, key: &[u8]) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    fn put(&mut self, key: &[u8], middle: &[u8]) {
+        let bytes = 2 * key.len() + middle.len() + 64;
+        self.bytes += bytes;
+        if self.bytes > MEMO_BYTES {
+            self.index.clear();
+            self.middles.clear();
+            self.bytes = bytes;
+        }
+        self.index.insert(key.into(), self.middles.len());
+        self.middles.push(middle.into());
+    }
+}
+
+/// [`hash`] as a `Hasher`, for the memo's keys.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = hash(bytes) ^ self.0.rotate_left(17);
+    }
 }
 
 impl Codec for Entries<'_> {
-    fn to_run(&self, entry: &[u8], texts: &[Text], out: &mut Vec<u8>) {
-        let Some((&SECURITY, fields)) = entry.split_first() else {
-            out.extend_from_slice(entry);
-            return;
-        };
-        // The head as it is, then each text in place of its number.
-        let Some((head, rest)) = Reader(fields)
-            .head_len()
-            .and_then(|n| fields.split_at_checked(n))
-        else {
-            out.extend_from_slice(entry);
-            return;
-        };
-        out.push(SECURITY_INLINE);
-        out.extend_from_slice(head);
-        let mut r = Reader(rest);
-        for _ in 0..text_count(head[5]) {
-            let t = r.number().and_then(|n| match n {
-                0 => Some(None),
-                n => texts.get(n as usize - 1).map(|t| Some(t.as_str())),
-            });
-            put_text(out, t.flatten());
+    fn to_run(&self, entry: &[u8], out: &mut Vec<u8>) {
+        match self.written.get() {
+            Some(texts) => to_run(entry, texts, out),
+            None => to_run(entry, &self.numbering().list, out),
         }
     }
 
@@ -305,23 +470,60 @@ impl Codec for Entries<'_> {
         }
     }
 
-    fn expand(&self, key: &Key, entry: &[u8], texts: &[Text], out: &mut Vec<u8>) -> io::Result<()> {
-        // An event is rendered from its parts, its texts borrowed from the batch or the entry.
+    fn expand(&self, key: &Key, entry: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+        // An event is rendered from its parts, its texts borrowed from the entry or the list.
         let event = match entry.split_first() {
             Some((&LINE, line)) => {
                 out.extend_from_slice(line);
                 return Ok(());
             }
-            Some((&SECURITY, fields)) => decode(key, fields, self.files, |r| match r.number()? {
-                0 => Some(None),
-                n => texts.get(n as usize - 1).map(|t| Some(t.as_str())),
-            }),
-            Some((&SECURITY_INLINE, fields)) => decode(key, fields, self.files, |r| r.text()),
+            Some((&(SECURITY | SECURITY_INLINE), _)) if self.render.splits_security() => {
+                return self.expand_split(key, entry, out);
+            }
+            Some((&SECURITY, fields)) => {
+                let texts = self.written();
+                decode(key, fields, self.files, &mut Days::default(), |r| {
+                    match r.number()? {
+                        0 => Some(None),
+                        n => texts.get(n as usize - 1).map(|t| Some(t.as_str())),
+                    }
+                })
+            }
+            Some((&SECURITY_INLINE, fields)) => {
+                decode(key, fields, self.files, &mut Days::default(), |r| r.text())
+            }
             _ => None,
         };
         let (head, data) = event.ok_or_else(damaged)?;
         self.render.security(&head, &data, out);
         Ok(())
+    }
+}
+
+/// `entry` as a run holds it: a Security event with its texts (from `texts`) in place of their
+/// numbers.
+fn to_run(entry: &[u8], texts: &[Text], out: &mut Vec<u8>) {
+    let Some((&SECURITY, fields)) = entry.split_first() else {
+        out.extend_from_slice(entry);
+        return;
+    };
+    // The head as it is, then each text in place of its number.
+    let Some((head, rest)) = Reader(fields)
+        .head_len()
+        .and_then(|n| fields.split_at_checked(n))
+    else {
+        out.extend_from_slice(entry);
+        return;
+    };
+    out.push(SECURITY_INLINE);
+    out.extend_from_slice(head);
+    let mut r = Reader(rest);
+    for _ in 0..text_count(head[5]) {
+        let t = r.number().and_then(|n| match n {
+            0 => Some(None),
+            n => texts.get(n as usize - 1).map(|t| Some(t.as_str())),
+        });
+        put_text(out, t.flatten());
     }
 }
 
@@ -346,6 +548,7 @@ fn decode<'a>(
     key: &Key,
     b: &'a [u8],
     files: &'a [Arc<str>],
+    days: &mut Days,
     mut text: impl FnMut(&mut Reader<'a>) -> Option<Option<&'a str>>,
 ) -> Option<(Head<'a>, SecurityEvent<&'a str>)> {
     let mut r = Reader(b);
@@ -391,19 +594,29 @@ fn decode<'a>(
         ip_address: text(&mut r)?,
         target_server: text(&mut r)?,
     };
+    Some((head_of(key, time_basis, machine, files, days)?, data))
+}
+
+/// The head of the entry with sort key `key`.
+fn head_of<'a>(
+    key: &Key,
+    time_basis: TimeBasis,
+    machine: Option<&'a str>,
+    files: &'a [Arc<str>],
+    days: &mut Days,
+) -> Option<Head<'a>> {
     let loc = match key.loc_kind {
         0 => Loc::Record(key.loc),
         1 => Loc::Line(key.loc),
         _ => Loc::Row(key.loc),
     };
-    let head = Head {
-        time: chrono::DateTime::from_timestamp(key.secs, key.nanos)?,
+    Some(Head {
+        time: days.time(key.secs, key.nanos)?,
         time_basis,
         file: files.get(usize::try_from(key.input).ok()?)?,
         loc,
         machine,
-    };
-    Some((head, data))
+    })
 }
 
 /// A text number: one byte below 128, else four (the high bit of the first set).
@@ -560,83 +773,152 @@ mod tests {
 
     #[test]
     fn security_events_come_back_as_they_were() {
+        use crate::report::timeline::{Lines, TimelineFormat};
         let files: Vec<Arc<str>> = vec![Arc::from("other"), Arc::from("logs.zip!/Security.evtx")];
-        let render = |ev: &Event, out: &mut Vec<u8>| {
+        let serde = |ev: &Event, out: &mut Vec<u8>| {
             serde_json::to_writer(&mut *out, ev).unwrap();
             out.push(b'\n');
         };
-        let entries = Entries {
-            files: &files,
-            render: &render,
-        };
-        // One batch: its texts shared by its events.
-        let mut texts = Texts::default();
-        let mut batch = Vec::new();
-        for i in 0..40 {
-            let ev = event(i % 13);
-            let (loc_kind, loc) = match ev.source.loc {
-                Loc::Record(n) => (0, n),
-                Loc::Line(n) => (1, n),
-                Loc::Row(n) => (2, n),
-            };
-            let key = Key {
-                secs: ev.time.timestamp(),
-                nanos: ev.time.timestamp_subsec_nanos(),
-                file: 3,
-                loc_kind,
-                loc,
-                input: 1,
-                batch: 9,
-                idx: i,
-            };
-            let start = batch.len();
-            assert!(encode(
-                &ev,
-                "logs.zip!/Security.evtx",
-                &mut batch,
-                &mut texts
-            ));
-            batch.push(0); // what follows an entry must not matter
-            let entry = batch[start..batch.len() - 1].to_vec();
-            let mut want = Vec::new();
-            render(&ev, &mut want);
-            // Held in memory, and written to a run then read back.
-            let mut got = Vec::new();
-            entries.expand(&key, &entry, &texts.list, &mut got).unwrap();
-            assert_eq!(
-                String::from_utf8(got).unwrap(),
-                String::from_utf8(want.clone()).unwrap()
-            );
-            let mut run = Vec::new();
-            entries.to_run(&entry, &texts.list, &mut run);
-            let mut got = Vec::new();
-            entries.expand(&key, &run, &[], &mut got).unwrap();
-            assert_eq!(
-                String::from_utf8(got).unwrap(),
-                String::from_utf8(want).unwrap()
-            );
-            // Damage is an error, never a panic.
-            for cut in 0..run.len() {
-                let _ = entries.expand(&key, &run[..cut], &[], &mut Vec::new());
-                let _ = entries.expand(&key, &entry[..cut.min(entry.len())], &[], &mut Vec::new());
+        let formats = [
+            TimelineFormat::Jsonl,
+            TimelineFormat::Text,
+            TimelineFormat::Csv,
+            TimelineFormat::Timesketch,
+        ];
+        let renders: Vec<Box<dyn super::super::Render>> = std::iter::once(Box::new(serde) as _)
+            .chain(formats.map(|f| Box::new(Lines(f)) as _))
+            .collect();
+        for render in &renders {
+            // With room for the texts, and with none (every event then carries its texts).
+            for texts_budget in [1 << 20, 0] {
+                let entries = Entries::new(&files, render.as_ref(), texts_budget);
+                // Events repeat (i % 13), as a log's do: split lines take their middles from
+                // the memo the second time.
+                let mut batch = Vec::new();
+                let mut held = Vec::new();
+                for i in 0..40 {
+                    let ev = event(i % 13);
+                    let (loc_kind, loc) = match ev.source.loc {
+                        Loc::Record(n) => (0, n),
+                        Loc::Line(n) => (1, n),
+                        Loc::Row(n) => (2, n),
+                    };
+                    let key = Key {
+                        secs: ev.time.timestamp(),
+                        nanos: ev.time.timestamp_subsec_nanos(),
+                        file: 3,
+                        loc_kind,
+                        loc,
+                        input: 1,
+                        batch: 9,
+                        idx: i,
+                    };
+                    let start = batch.len();
+                    assert!(entries.encode(&ev, "logs.zip!/Security.evtx", &mut batch));
+                    batch.push(0); // what follows an entry must not matter
+                    let entry = batch[start..batch.len() - 1].to_vec();
+                    let mut run = Vec::new();
+                    entries.to_run(&entry, &mut run);
+                    held.push((ev, key, entry, run));
+                }
+                if texts_budget > 0 {
+                    assert!(
+                        entries.numbering().list.len() < 13 * TEXTS,
+                        "texts are held once"
+                    );
+                    // Another file's event is held as a line.
+                    assert!(!entries.encode(&event(0), "Security.evtx", &mut Vec::new()));
+                }
+                for (ev, key, entry, run) in &held {
+                    let mut want = Vec::new();
+                    render.line(ev, &mut want);
+                    // Held in memory, and written to a run then read back.
+                    for e in [entry, run] {
+                        let mut got = Vec::new();
+                        entries.expand(key, e, &mut got).unwrap();
+                        assert_eq!(
+                            String::from_utf8(got).unwrap(),
+                            String::from_utf8(want.clone()).unwrap()
+                        );
+                    }
+                    // Damage is an error, never a panic.
+                    for cut in 0..run.len() {
+                        let _ = entries.expand(key, &run[..cut], &mut Vec::new());
+                        let _ =
+                            entries.expand(key, &entry[..cut.min(entry.len())], &mut Vec::new());
+                    }
+                }
+                // Once writing started, an event with new texts carries them.
+                let mut late = Vec::new();
+                let mut ev = event(3);
+                ev.machine = Some(Text::from("A-MACHINE-NAMED-LATE"));
+                assert!(entries.encode(&ev, "logs.zip!/Security.evtx", &mut late));
+                assert_eq!(late[0], SECURITY_INLINE);
+                let (mut got, mut want) = (Vec::new(), Vec::new());
+                entries.expand(&held[3].1, &late, &mut got).unwrap();
+                render.line(&ev, &mut want);
+                assert_eq!(got, want);
             }
         }
-        assert!(
-            texts.list.len() < 13 * TEXTS,
-            "texts are held once per batch"
-        );
-        // Another file's event is held as a line.
-        assert!(!encode(
-            &event(0),
-            "Security.evtx",
-            &mut Vec::new(),
-            &mut texts
-        ));
+    }
+
+    #[test]
+    fn the_same_event_in_two_batches_is_the_same_entry() {
+        let files: Vec<Arc<str>> = vec![Arc::from("Security.evtx")];
+        let render = |_: &Event, _: &mut Vec<u8>| {};
+        let entries = Entries::new(&files, &render, 1 << 20);
+        let text = |s: &str| Text::from(s);
+        let event = |machine: u32, name: u32| PooledSecurity {
+            time: chrono::DateTime::from_timestamp(1_440_071_391, 0).unwrap(),
+            record: 7,
+            machine: Some(machine),
+            data: SecurityEvent {
+                event_id: 4624,
+                computer: Some(machine),
+                subject: Account {
+                    name: Some(name),
+                    domain: None,
+                    sid: None,
+                },
+                target: Account::default(),
+                logon_type: Some(5),
+                status: None,
+                sub_status: None,
+                failure_reason: None,
+                logon_process: None,
+                auth_package: None,
+                workstation: None,
+                process_name: None,
+                ip_address: None,
+                target_server: None,
+            },
+        };
+        // Two chunks met the same texts in another order.
+        let one = [text("WIN-L0ZZQ76PMUF"), text("NETWORK SERVICE")];
+        let two = [
+            text("NETWORK SERVICE"),
+            text("other"),
+            text("WIN-L0ZZQ76PMUF"),
+        ];
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        entries.encode_pooled(&event(0, 1), &one, &entries.number_all(&one), &mut a);
+        entries.encode_pooled(&event(2, 0), &two, &entries.number_all(&two), &mut b);
+        assert_eq!(a, b);
+        // A batch whose texts have no numbers: its events carry them, read back the same.
+        let mut c = Vec::new();
+        entries.encode_pooled(&event(0, 1), &one, &[None, None], &mut c);
+        assert_eq!(c[0], SECURITY_INLINE);
+        let mut run = Vec::new();
+        entries.to_run(&a, &mut run);
+        assert_eq!(run, c);
     }
 
     #[test]
     fn texts_are_numbered_once_whatever_their_place() {
-        let mut texts = Texts::default();
+        let mut texts = Texts {
+            limit: usize::MAX,
+            ..Texts::default()
+        };
         let words: Vec<String> = (0..500).map(|i| format!("text number {i}")).collect();
         let mut numbers = Vec::new();
         for (i, w) in words.iter().chain(&words).enumerate() {
@@ -647,5 +929,9 @@ mod tests {
         for (n, w) in numbers.iter().zip(&words) {
             assert_eq!(texts.list[*n as usize - 1], w.as_str());
         }
+        // Past its memory, a known text keeps its number and a new one gets none.
+        texts.limit = 0;
+        assert_eq!(texts.number(0, &words[7]), Some(numbers[7]));
+        assert_eq!(texts.number(0, "a new text"), None);
     }
 }

@@ -99,6 +99,22 @@ pub trait Render: Sync {
         self.line(&ev, out);
     }
 
+    /// Whether [`Render::security`]'s line is [`Render::security_edge`] (before), then
+    /// [`Render::security_middle`], then [`Render::security_edge`] (after). `timeline` then
+    /// renders each distinct middle once per batch: a log repeats the same logons over and over,
+    /// with only their time and record number changed.
+    fn splits_security(&self) -> bool {
+        false
+    }
+
+    /// The part of a split Security line before its middle, or (`after`) after it: made from
+    /// the head's time, time basis, file and position only.
+    fn security_edge(&self, _head: &Head, _after: bool, _out: &mut Vec<u8>) {}
+
+    /// The middle of a split Security line: made from the head's machine and time basis and the
+    /// event's data only.
+    fn security_middle(&self, _head: &Head, _data: &SecurityEvent<&str>, _out: &mut Vec<u8>) {}
+
     /// Whether the renderer must see every event as it is read ([`Render::seen`]), long before
     /// its line is rendered (in the last merge); the reader then hands over whole events.
     fn sees_events(&self) -> bool {
@@ -200,10 +216,9 @@ pub fn write_kept(
         .iter()
         .map(|i| Arc::from(i.path.as_str()))
         .collect();
-    let entries = compact::Entries {
-        files: &files,
-        render,
-    };
+    // The texts of the compact entries are held to the end, beside the entries: a quarter of
+    // the memory at most.
+    let entries = compact::Entries::new(&files, render, budget / 4);
     let sorter = sorted::LineSorter::new(budget, &entries);
     let parsed = read_pass(bundle, pass, opts, |i, input, progress| {
         let sink = LineSink {
@@ -212,6 +227,7 @@ pub fn write_kept(
             path: &input.path,
             keep: (!keep.keeps_all()).then_some(keep),
             render,
+            entries: &entries,
             sorter: &sorter,
         };
         read_one(input, filter, opts.threads, progress, &sink)
@@ -229,6 +245,8 @@ struct LineSink<'a> {
     /// The filter, unless it keeps everything.
     keep: Option<&'a Keep>,
     render: RenderLine<'a>,
+    /// Numbers the texts of compact entries.
+    entries: &'a compact::Entries<'a>,
     sorter: &'a sorted::LineSorter<'a>,
 }
 
@@ -252,19 +270,17 @@ impl LineSink<'_> {
     }
 
     /// A batch's entry for `ev`: compact, or its line.
-    fn entry(&self, ev: &Event, bytes: &mut Vec<u8>, texts: &mut compact::Texts) {
+    fn entry(&self, ev: &Event, bytes: &mut Vec<u8>) {
         self.render.seen(ev);
-        if !compact::encode(ev, self.path, bytes, texts) {
+        if !self.entries.encode(ev, self.path, bytes) {
             bytes.push(compact::LINE);
             self.render.line(ev, bytes);
         }
     }
 
-    fn push(&self, mut b: sorted::Batch, texts: compact::Texts) {
+    fn push(&self, mut b: sorted::Batch) {
         // Held until the end: only what is used (shrinking in place copies nothing).
         b.bytes.shrink_to_fit();
-        b.texts = texts.list;
-        b.texts.shrink_to_fit();
         self.sorter.push(b);
     }
 }
@@ -282,21 +298,19 @@ impl sources::EventSink for LineSink<'_> {
             // A Security event takes about 25 bytes.
             bytes: Vec::with_capacity(events.len() * 32),
             lines: Vec::with_capacity(events.len()),
-            texts: Vec::new(),
         };
-        let mut texts = compact::Texts::default();
         for (idx, ev) in events.iter().enumerate() {
             if self.keep.is_some_and(|k| !k.event(ev)) {
                 // Its identifiers are still gathered: the lines kept may name them too.
                 self.render.seen(ev);
                 continue;
             }
-            self.entry(ev, &mut b.bytes, &mut texts);
+            self.entry(ev, &mut b.bytes);
             let key = self.key(batch, idx, ev.time, ev.source.loc);
             b.lines.push((key, end(&b.bytes)));
         }
         drop(events);
-        self.push(b, texts);
+        self.push(b);
     }
 
     fn pooled(&self) -> bool {
@@ -322,24 +336,25 @@ impl sources::EventSink for LineSink<'_> {
             number: batch,
             bytes: Vec::with_capacity(p.events.len() * 32),
             lines: Vec::with_capacity(p.events.len()),
-            texts: Vec::new(),
         };
-        let mut texts = compact::Texts::with_list(p.texts);
+        // The batch's texts get the timeline's numbers, once each.
+        let numbers = self.entries.number_all(&p.texts);
         for (idx, kept) in p.events.iter().enumerate() {
             let key = match kept {
                 sources::Kept::Security(s) => {
-                    compact::encode_pooled(s, &mut b.bytes);
+                    self.entries
+                        .encode_pooled(s, &p.texts, &numbers, &mut b.bytes);
                     self.key(batch, idx, s.time, Loc::Record(s.record))
                 }
                 sources::Kept::Event(ev) => {
-                    self.entry(ev, &mut b.bytes, &mut texts);
+                    self.entry(ev, &mut b.bytes);
                     self.key(batch, idx, ev.time, ev.source.loc)
                 }
             };
             b.lines.push((key, end(&b.bytes)));
         }
         drop(p.events);
-        self.push(b, texts);
+        self.push(b);
     }
 }
 

@@ -1,8 +1,8 @@
 //! Timeline order in bounded memory: an external merge sort of entries (see `compact` for what
 //! an entry holds, and how it becomes output: a [`Codec`]).
 //!
-//! Readers hand over batches of entries, each with its sort key, from any thread; the entries
-//! of a batch may refer to texts the batch holds once for all of them. Entries are held in
+//! Readers hand over batches of entries, each with its sort key, from any thread (an entry may
+//! refer to texts its codec holds once for all of them). Entries are held in
 //! memory up to a budget; past it, what is held is sorted and written to an unnamed temporary
 //! file (a run, gone when closed; its entries self-contained) and memory starts again. At the
 //! end the runs and what is still held are merged into the output. A bundle whose timeline fits
@@ -15,7 +15,6 @@
 //! in passes, and the last merge is a single stream.
 
 use crate::fsio::read_at;
-use crate::model::Text;
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -79,25 +78,22 @@ impl Key {
 
 /// How entries are written to a run and to the output.
 pub trait Codec: Sync {
-    /// Append `entry`, which may refer to `texts` (its batch's), as a run on disk holds it:
-    /// on its own.
-    fn to_run(&self, entry: &[u8], texts: &[Text], out: &mut Vec<u8>);
-    /// Append the output of `entry` (sort key `key`; `texts`: its batch's, none for an entry
-    /// read back from a run).
-    fn expand(&self, key: &Key, entry: &[u8], texts: &[Text], out: &mut Vec<u8>) -> io::Result<()>;
+    /// Append `entry` as a run on disk holds it: on its own, whatever it refers to.
+    fn to_run(&self, entry: &[u8], out: &mut Vec<u8>);
+    /// Append the output of `entry` (sort key `key`), held or read back from a run.
+    fn expand(&self, key: &Key, entry: &[u8], out: &mut Vec<u8>) -> io::Result<()>;
     /// About how many bytes of output `entry` (held in memory) gives.
     fn output_len(&self, entry: &[u8]) -> usize;
 }
 
 /// Entries of one input's batch back to back in `bytes`; `lines` has each one's key (whose
-/// input and batch are the batch's) and end offset; `texts` are the texts its entries refer to.
+/// input and batch are the batch's) and end offset.
 #[derive(Default)]
 pub struct Batch {
     pub input: u32,
     pub number: u64,
     pub bytes: Vec<u8>,
     pub lines: Vec<(Key, u32)>,
-    pub texts: Vec<Text>,
 }
 
 /// A held entry: its key but for the input and batch number (its batch's), and where it is.
@@ -119,7 +115,6 @@ struct HeldBatch {
     input: u32,
     number: u64,
     bytes: Vec<u8>,
-    texts: Vec<Text>,
 }
 
 #[derive(Default)]
@@ -133,10 +128,6 @@ struct Held {
 impl Held {
     fn line(&self, e: &Entry) -> &[u8] {
         &self.batches[e.batch as usize].bytes[e.start as usize..e.end as usize]
-    }
-
-    fn texts(&self, e: &Entry) -> &[Text] {
-        &self.batches[e.batch as usize].texts
     }
 
     fn key(&self, e: &Entry) -> Key {
@@ -239,8 +230,7 @@ impl<'c> LineSorter<'c> {
             let mut start = 0u32;
             h.bytes += batch.bytes.capacity()
                 + batch.lines.len() * std::mem::size_of::<Entry>()
-                + std::mem::size_of::<HeldBatch>()
-                + texts_bytes(&batch.texts);
+                + std::mem::size_of::<HeldBatch>();
             for (key, end) in batch.lines {
                 h.entries.push(Entry {
                     secs: key.secs,
@@ -259,7 +249,6 @@ impl<'c> LineSorter<'c> {
                 input: batch.input,
                 number: batch.number,
                 bytes: batch.bytes,
-                texts: batch.texts,
             });
             h.bytes >= self.budget
         };
@@ -308,7 +297,7 @@ impl<'c> LineSorter<'c> {
             let rest = runs.split_off(FAN_IN);
             let mut w = RunWriter::new(every).map_err(temp_failed)?;
             let mut sources: Vec<Source> = runs.iter().map(Source::whole).collect();
-            merge(&mut sources, &held, (None, None), &mut |k, entry, _| {
+            merge(&mut sources, &held, (None, None), &mut |k, entry| {
                 w.push(k, entry)
             })
             .map_err(temp_failed)?;
@@ -319,19 +308,14 @@ impl<'c> LineSorter<'c> {
         let mut sources: Vec<Source> = runs.iter().map(Source::whole).collect();
         sources.push(Source::memory(0..held.entries.len()));
         let mut buf = Vec::with_capacity(OUT_BUFFER);
-        merge(
-            &mut sources,
-            &held,
-            (None, None),
-            &mut |key, entry, texts| {
-                codec.expand(key, entry, texts, &mut buf)?;
-                if buf.len() >= OUT_BUFFER {
-                    out.write_all(&buf)?;
-                    buf.clear();
-                }
-                Ok(())
-            },
-        )?;
+        merge(&mut sources, &held, (None, None), &mut |key, entry| {
+            codec.expand(key, entry, &mut buf)?;
+            if buf.len() >= OUT_BUFFER {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+            Ok(())
+        })?;
         out.write_all(&buf)
     }
 
@@ -349,7 +333,7 @@ fn write_run(held: &Held, every: u64, codec: &dyn Codec) -> io::Result<Run> {
     let mut entry = Vec::new();
     for e in &held.entries {
         entry.clear();
-        codec.to_run(held.line(e), held.texts(e), &mut entry);
+        codec.to_run(held.line(e), &mut entry);
         w.push(&held.key(e), &entry)?;
     }
     w.finish()
@@ -515,16 +499,6 @@ fn temp_failed(e: io::Error) -> io::Error {
     )
 }
 
-/// Memory a batch's texts take.
-fn texts_bytes(texts: &Vec<Text>) -> usize {
-    texts.capacity() * std::mem::size_of::<Text>()
-        + texts
-            .iter()
-            .filter(|t| t.is_heap_allocated())
-            .map(|t| t.capacity())
-            .sum::<usize>()
-}
-
 fn truncated_run() -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
@@ -564,20 +538,23 @@ impl<'r> Source<'r> {
         }
     }
 
-    /// The current entry and the texts it may refer to.
-    fn line<'h>(&'h self, held: &'h Held) -> (&'h [u8], &'h [Text]) {
+    /// The current entry.
+    fn line<'h>(&'h self, held: &'h Held) -> &'h [u8] {
         match self {
-            Source::Disk(c) => (c.line(), &[]),
+            Source::Disk(c) => c.line(),
             Source::Memory { next, .. } => held
                 .entries
                 .get(next.wrapping_sub(1))
-                .map_or((&[][..], &[][..]), |e| (held.line(e), held.texts(e))),
+                .map_or(&[][..], |e| held.line(e)),
         }
     }
 }
 
-/// Takes each merged entry with the texts it may refer to.
-type Sink<'s> = dyn FnMut(&Key, &[u8], &[Text]) -> io::Result<()> + 's;
+/// Takes each merged entry.
+/// How far ahead the merge of held entries reads an entry's first byte.
+const AHEAD: usize = 8;
+
+type Sink<'s> = dyn FnMut(&Key, &[u8]) -> io::Result<()> + 's;
 
 /// K-way merge of `sources`, in key order, of the entries with keys in `[from, until)` (no
 /// bound where `None`); each goes to `sink`.
@@ -588,6 +565,27 @@ fn merge(
     sink: &mut Sink,
 ) -> io::Result<()> {
     let below = |k: &Key| until.is_none_or(|u| *k < u);
+    // Held entries alone (the timeline fit its budget): in order, with no heap. The entries of
+    // one time lie in many batches, so each would wait for its bytes: the one [`AHEAD`] places
+    // on is read early, and is in the cache when its turn comes.
+    if let [Source::Memory { next, end }] = sources {
+        let entries = held.entries.get(*next..*end).unwrap_or_default();
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(ahead) = entries.get(i + AHEAD) {
+                std::hint::black_box(held.line(ahead).first().copied());
+            }
+            let key = held.key(e);
+            if from.is_some_and(|f| key < f) {
+                continue;
+            }
+            if !below(&key) {
+                break;
+            }
+            sink(&key, held.line(e))?;
+        }
+        *next = *end;
+        return Ok(());
+    }
     let mut heap = BinaryHeap::with_capacity(sources.len());
     for (i, s) in sources.iter_mut().enumerate() {
         // A span of a run starts at an index entry, maybe below the range: skip to it.
@@ -600,8 +598,8 @@ fn merge(
         }
     }
     while let Some(Reverse((key, i))) = heap.pop() {
-        let (entry, texts) = sources[i].line(held);
-        sink(&key, entry, texts)?;
+        let entry = sources[i].line(held);
+        sink(&key, entry)?;
         if let Some(k) = sources[i].advance(held)?.filter(below) {
             heap.push(Reverse((k, i)));
         }
@@ -704,8 +702,8 @@ fn merge_range(
     });
     sources.push(Source::memory(first..last.max(first)));
     let mut buf = lock(&pool.outputs).pop().unwrap_or_default();
-    merge(&mut sources, held, (lo, hi), &mut |key, entry, texts| {
-        codec.expand(key, entry, texts, &mut buf)
+    merge(&mut sources, held, (lo, hi), &mut |key, entry| {
+        codec.expand(key, entry, &mut buf)
     })?;
     let mut spare = lock(&pool.reads);
     for s in sources {
@@ -738,10 +736,10 @@ mod tests {
     struct Lines;
 
     impl Codec for Lines {
-        fn to_run(&self, entry: &[u8], _: &[Text], out: &mut Vec<u8>) {
+        fn to_run(&self, entry: &[u8], out: &mut Vec<u8>) {
             out.extend_from_slice(entry);
         }
-        fn expand(&self, _: &Key, entry: &[u8], _: &[Text], out: &mut Vec<u8>) -> io::Result<()> {
+        fn expand(&self, _: &Key, entry: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
             out.extend_from_slice(entry);
             Ok(())
         }

@@ -16,6 +16,7 @@ use crate::model::Time;
 use crate::sources::security::{Field, Fill};
 use crate::sources::windows_event::{self as we, RawEvent, Value};
 use crate::sources::{Kept, PooledSecurity};
+use crate::time::Days;
 use evtx::EvtxChunkHeader;
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -332,9 +333,14 @@ fn raw_value(ty: u8, b: &[u8]) -> Option<Value<'_>> {
 
 /// FILETIME (100 ns since 1601) as UTC, if chrono can hold it.
 fn filetime(ft: u64) -> Option<Time> {
+    filetime_in(ft, &mut Days::default())
+}
+
+/// [`filetime`] for one of a run of times, mostly of the same day.
+fn filetime_in(ft: u64, days: &mut Days) -> Option<Time> {
     let secs = i64::try_from(ft / 10_000_000).ok()? - 11_644_473_600;
     let nanos = u32::try_from((ft % 10_000_000) * 100).ok()?;
-    chrono::DateTime::from_timestamp(secs, nanos)
+    days.time(secs, nanos)
 }
 
 /// The value of `parts` for one instance's substitution `values`. Literals borrow from the
@@ -409,6 +415,8 @@ struct Walk<'w, 'c> {
     /// Oldest and newest record time, as FILETIME.
     first: u64,
     last: u64,
+    /// The date of the last record time converted.
+    days: Days,
 }
 
 /// Read a chunk's records without the crate's record iterator: record headers in place,
@@ -450,6 +458,7 @@ fn walk_chunk_with(
         channel_noted: 0,
         first: u64::MAX,
         last: 0,
+        days: Days::default(),
     };
     let mut values = Vec::with_capacity(64);
     let mut nodes = Vec::with_capacity(4);
@@ -590,7 +599,9 @@ impl<'c> Walk<'_, 'c> {
             out.see_computer(&self.computer.text);
         }
         let computer = has_computer.then_some(self.computer.text.as_str());
-        let Some(time) = filetime(ft).filter(|t| self.work.filter.keeps_time(*t)) else {
+        let Some(time) =
+            filetime_in(ft, &mut self.days).filter(|t| self.work.filter.keeps_time(*t))
+        else {
             out.ignored += 1;
             return;
         };
