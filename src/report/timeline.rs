@@ -713,6 +713,8 @@ fn rfc3339_digits(t: &Time, buf: &mut [u8; 40]) -> Option<usize> {
         4041424344454647484950515253545556575859\
         6061626364656667686970717273747576777879\
         8081828384858687888990919293949596979899";
+    // The naive UTC fields: a `DateTime`'s own accessors add its (zero) offset every time.
+    let t = t.naive_utc();
     let nanos = t.nanosecond();
     let year = i64::from(t.year());
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {

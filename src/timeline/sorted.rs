@@ -651,7 +651,7 @@ fn merge_ranges(
     for group in ranges.chunks(at_once) {
         let merged: Vec<io::Result<Vec<u8>>> = group
             .par_iter()
-            .map(|(lo, hi)| merge_range(runs, held, (*lo, *hi), &pool, codec))
+            .map(|(lo, hi)| merge_range(runs, held, (*lo, *hi), range_bytes, &pool, codec))
             .collect();
         for m in merged {
             let mut m = m?;
@@ -671,11 +671,12 @@ struct Pools {
     outputs: Mutex<Vec<Vec<u8>>>,
 }
 
-/// The output of the entries with keys in `[lo, hi)`.
+/// The output of the entries with keys in `[lo, hi)` (about `range_bytes`).
 fn merge_range(
     runs: &[Run],
     held: &Held,
     (lo, hi): (Option<Key>, Option<Key>),
+    range_bytes: u64,
     pool: &Pools,
     codec: &dyn Codec,
 ) -> io::Result<Vec<u8>> {
@@ -702,6 +703,8 @@ fn merge_range(
     });
     sources.push(Source::memory(first..last.max(first)));
     let mut buf = lock(&pool.outputs).pop().unwrap_or_default();
+    // About a range's output (it is cut at that size), so the buffer seldom grows by copying.
+    buf.reserve(range_bytes as usize + (range_bytes as usize >> 3));
     merge(&mut sources, held, (lo, hi), &mut |key, entry| {
         codec.expand(key, entry, &mut buf)
     })?;

@@ -784,11 +784,12 @@ fn parse_instance<'a>(
     let size = |d: &[u8]| usize::from(u16::from_le_bytes([d[0], d[1]]));
     // All the values' bytes first, so each is sliced with no check that can fail.
     let body = c.bytes(descriptors.chunks_exact(4).map(size).sum())?;
-    let mut at = 0;
+    let mut rest = body;
     values.extend(descriptors.chunks_exact(4).map(|d| {
-        let from = at;
-        at += size(d);
-        (d[2], body.get(from..at).unwrap_or_default())
+        // The sizes add up to the body's: each split is in bounds.
+        let (value, after) = rest.split_at_checked(size(d)).unwrap_or((&[], &[]));
+        rest = after;
+        (d[2], value)
     }));
     // What follows must be the end: more tokens would be content the walker does not see.
     if c.pos < end && c.u8()? != 0x00 {
