@@ -155,9 +155,10 @@ impl<'a> Head<'a> {
 /// A renderer, as `write_sorted` takes it.
 pub type RenderLine<'a> = &'a dyn Render;
 
-/// Memory for held entries before `write_sorted` sorts them on disk. A Security event takes
-/// about 85 bytes (its sort key, its fields, its share of its chunk's texts), so some 450,000
-/// (a 600 MB Security log of logons) are sorted in memory.
+/// Memory for held entries before `write_sorted` sorts them on disk (their texts, held once
+/// for the whole timeline, may take a quarter more). A Security event takes about 75 bytes (its
+/// sort key and its fields), so some 500,000 (a 700 MB Security log of logons) are sorted in
+/// memory.
 pub const SORT_BUDGET: usize = 40 << 20;
 
 /// Read the inputs a pass selects and write every kept event to `out`, rendered by `render`,
