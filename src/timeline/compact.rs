@@ -310,7 +310,14 @@ impl<'a> Entries<'a> {
                 ..Texts::default()
             }),
             written: OnceLock::new(),
-            memos: (0..=workers).map(|_| Mutex::default()).collect(),
+            memos: (0..=workers)
+                .map(|_| {
+                    Mutex::new(Memo {
+                        limit: (MEMO_BYTES / (workers + 1)).max(256 << 10),
+                        ..Memo::default()
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -413,18 +420,20 @@ fn basis_of(fields: &[u8]) -> Option<TimeBasis> {
     fields.first().and_then(|b| basis(*b))
 }
 
-/// Middles of split Security lines by their memo key; cleared when it holds [`MEMO_BYTES`].
+/// Middles of split Security lines by their memo key; cleared when it holds `limit` bytes.
 #[derive(Default)]
 struct Memo {
     index: std::collections::HashMap<Box<[u8]>, usize, std::hash::BuildHasherDefault<WordHasher>>,
     middles: Vec<Box<[u8]>>,
     bytes: usize,
+    limit: usize,
     /// The date of the last time rendered: the lines of a merge come in runs of one day.
     days: Days,
 }
 
-/// What a memo holds before it starts again.
-const MEMO_BYTES: usize = 4 << 20;
+/// What the memos of all workers hold together (but at least a quarter MiB each): a log has
+/// a few dozen distinct middles, and a log of all different events gains nothing from them.
+const MEMO_BYTES: usize = 12 << 20;
 
 impl Memo {
     fn get(&self, key: &[u8]) -> Option<usize> {
@@ -434,7 +443,7 @@ impl Memo {
     fn put(&mut self, key: &[u8], middle: &[u8]) {
         let bytes = 2 * key.len() + middle.len() + 64;
         self.bytes += bytes;
-        if self.bytes > MEMO_BYTES {
+        if self.bytes > self.limit {
             self.index.clear();
             self.middles.clear();
             self.bytes = bytes;
