@@ -893,17 +893,8 @@ mod tests {
                     domain: None,
                     sid: None,
                 },
-                target: Account::default(),
                 logon_type: Some(5),
-                status: None,
-                sub_status: None,
-                failure_reason: None,
-                logon_process: None,
-                auth_package: None,
-                workstation: None,
-                process_name: None,
-                ip_address: None,
-                target_server: None,
+                ..SecurityEvent::default()
             },
         };
         // Two chunks met the same texts in another order.
