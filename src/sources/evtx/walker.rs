@@ -782,17 +782,21 @@ fn parse_instance<'a>(
     let count = c.u32()? as usize;
     let descriptors = c.bytes(count.checked_mul(4)?)?;
     let size = |d: &[u8]| usize::from(u16::from_le_bytes([d[0], d[1]]));
-    // All the values' bytes first, so each is sliced with no check that can fail.
-    let body = c.bytes(descriptors.chunks_exact(4).map(size).sum())?;
-    let mut rest = body;
+    // Each value sliced off what is left of the instance, in one pass; a value that runs past
+    // its end makes the instance unreadable.
+    let all = c.data.get(c.pos..)?;
+    let (mut rest, mut fits) = (all, true);
     values.extend(descriptors.chunks_exact(4).map(|d| {
-        // The sizes add up to the body's: each split is in bounds.
-        let (value, after) = rest.split_at_checked(size(d)).unwrap_or((&[], &[]));
+        let (value, after) = rest.split_at_checked(size(d)).unwrap_or_else(|| {
+            fits = false;
+            (&[], rest)
+        });
         rest = after;
         (d[2], value)
     }));
+    c.pos += all.len() - rest.len();
     // What follows must be the end: more tokens would be content the walker does not see.
-    if c.pos < end && c.u8()? != 0x00 {
+    if !fits || (c.pos < end && c.u8()? != 0x00) {
         return None;
     }
     Some(def_offset)
