@@ -48,7 +48,7 @@ impl<'c> Pool<'c> {
         clean: impl FnOnce() -> Option<Text>,
     ) -> Option<u32> {
         if let Some((t, bb, n)) = self.last.get(place) {
-            if *t == ty && same(bb, b) && !b.is_empty() {
+            if *t == ty && *bb == b && !b.is_empty() {
                 return *n;
             }
         }
@@ -71,7 +71,7 @@ impl<'c> Pool<'c> {
                 0 => break,
                 k => {
                     let (hh, t, bb, n) = self.seen[k as usize - 1];
-                    if hh == h && t == ty && same(bb, b) {
+                    if hh == h && t == ty && bb == b {
                         return n;
                     }
                 }
@@ -117,22 +117,6 @@ impl<'c> Pool<'c> {
             self.slots[i] = u32::try_from(k + 1).unwrap_or(u32::MAX);
         }
     }
-}
-
-/// Whether two values have the same bytes. Values are a few dozen bytes: compared a word at a
-/// time in place, rather than through a call to `memcmp`, which costs more than the comparison.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let word = |w: &[u8]| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (p, q) in x.by_ref().zip(y.by_ref()) {
-        if word(p) != word(q) {
-            return false;
-        }
-    }
-    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 /// A multiplicative hash of a value, eight bytes at a time.
