@@ -387,17 +387,6 @@ fn timeline_redacts_identifiers_that_only_late_events_name() {
 /// A copy of every sample in one inbox, each named after its first run's machine or user as
 /// well (`01-credentials-mismatch-RPA-VM01`), as customers' bundles often are.
 fn named_inbox(dir: &Path) -> PathBuf {
-    fn copy(src: &Path, dst: &Path) {
-        std::fs::create_dir_all(dst).unwrap();
-        for e in std::fs::read_dir(src).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                copy(&e.path(), &dst.join(e.file_name()));
-            } else {
-                std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
-            }
-        }
-    }
     let inbox = dir.join("inbox");
     for s in samples() {
         let doc: Value =
@@ -409,7 +398,7 @@ fn named_inbox(dir: &Path) -> PathBuf {
             .unwrap();
         let who = who.split(['@', '\\', '.']).next().unwrap();
         let name = format!("{}-{who}", s.file_name().unwrap().to_string_lossy());
-        copy(&s, &inbox.join(name));
+        padtriage_testkit::copy_dir(&s, &inbox.join(name)).unwrap();
     }
     inbox
 }

@@ -3,6 +3,7 @@
 //! answers the fleet summary; a bundle that fails is recorded and the scan goes on; `analyze`
 //! on a folder of bundles refuses to mix them.
 
+use padtriage_testkit::copy_dir;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -70,22 +71,10 @@ fn minify(json: &[u8]) -> Vec<u8> {
 
 /// A copy of samples/ (the sample folders only) in `dst`.
 fn copy_samples(dst: &Path) {
-    fn copy(src: &Path, dst: &Path) {
-        std::fs::create_dir_all(dst).unwrap();
-        for e in std::fs::read_dir(src).unwrap() {
-            let e = e.unwrap();
-            let to = dst.join(e.file_name());
-            if e.file_type().unwrap().is_dir() {
-                copy(&e.path(), &to);
-            } else {
-                std::fs::copy(e.path(), &to).unwrap();
-            }
-        }
-    }
     for e in std::fs::read_dir(samples()).unwrap() {
         let e = e.unwrap();
         if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &dst.join(e.file_name()));
+            copy_dir(&e.path(), &dst.join(e.file_name())).unwrap();
         }
     }
 }
@@ -600,6 +589,20 @@ fn hrefs(html: &str) -> Vec<String> {
         .collect()
 }
 
+/// `scan INBOX --format html -o PAGE`, and `extra`.
+fn scan_html(inbox: &Path, page: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "scan",
+        inbox.to_str().unwrap(),
+        "--format",
+        "html",
+        "-o",
+        page.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    padtriage(&args, None)
+}
+
 #[test]
 fn html_writes_the_fleet_page_and_each_bundles_page_beside_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -611,7 +614,7 @@ fn html_writes_the_fleet_page_and_each_bundles_page_beside_it() {
     ] {
         let src = samples().join(from);
         if src.is_dir() {
-            copy_samples_one(&src, &inbox.join(to));
+            copy_dir(&src, &inbox.join(to)).unwrap();
         } else {
             std::fs::copy(&src, inbox.join(to)).unwrap();
         }
@@ -620,18 +623,7 @@ fn html_writes_the_fleet_page_and_each_bundles_page_beside_it() {
     std::fs::create_dir_all(&out_dir).unwrap();
     let page = out_dir.join("scan.html");
     let db = dir.path().join("scan.db");
-    let scan = |extra: &[&str]| {
-        let mut args = vec![
-            "scan",
-            inbox.to_str().unwrap(),
-            "--format",
-            "html",
-            "-o",
-            page.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        padtriage(&args, None)
-    };
+    let scan = |extra: &[&str]| scan_html(&inbox, &page, extra);
     let out = scan(&["--db", db.to_str().unwrap()]);
     assert_eq!(
         out.status.code(),
@@ -687,17 +679,7 @@ fn html_writes_the_fleet_page_and_each_bundles_page_beside_it() {
     let theirs = dir.path().join("mine-bundles");
     std::fs::create_dir_all(&theirs).unwrap();
     std::fs::write(theirs.join("notes.txt"), "keep").unwrap();
-    let out = padtriage(
-        &[
-            "scan",
-            inbox.to_str().unwrap(),
-            "--format",
-            "html",
-            "-o",
-            other.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = scan_html(&inbox, &other, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a previous scan's pages"));
     assert_eq!(
@@ -705,20 +687,6 @@ fn html_writes_the_fleet_page_and_each_bundles_page_beside_it() {
         "keep"
     );
     assert!(!other.exists());
-}
-
-/// A copy of one folder.
-fn copy_samples_one(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_samples_one(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
 }
 
 #[test]
@@ -733,19 +701,9 @@ fn html_needs_a_file_and_never_writes_into_an_inbox() {
 
     let dir = tempfile::tempdir().unwrap();
     let inbox = dir.path().join("inbox");
-    copy_samples_one(&s.join("02-account-state"), &inbox.join("a"));
+    copy_dir(&s.join("02-account-state"), &inbox.join("a")).unwrap();
     let inside = inbox.join("scan.html");
-    let out = padtriage(
-        &[
-            "scan",
-            inbox.to_str().unwrap(),
-            "--format",
-            "html",
-            "-o",
-            inside.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = scan_html(&inbox, &inside, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("inside the inbox"));
     assert_eq!(std::fs::read_dir(&inbox).unwrap().count(), 1);

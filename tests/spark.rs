@@ -8,7 +8,7 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
@@ -51,19 +51,6 @@ fn missing_tools() -> Option<String> {
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
 }
 
 fn run(cmd: &mut Command) -> Result<String, Failed> {
@@ -189,7 +176,8 @@ fn spark_job_matches_scan_and_is_incremental() -> Result<(), Failed> {
     for e in std::fs::read_dir(repo().join("samples")).unwrap() {
         let e = e.unwrap();
         if e.file_type().unwrap().is_dir() && e.file_name() != "13-large-noisy" {
-            copy_dir(&e.path(), &inbox.join(e.file_name()));
+            padtriage_testkit::copy_dir(&e.path(), &inbox.join(e.file_name()))
+                .map_err(|e| e.to_string())?;
             bundles += 1;
         }
     }

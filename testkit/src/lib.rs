@@ -12,3 +12,19 @@ mod writers;
 
 /// A zip of `(name, bytes, modification time)` entries as .NET's `ZipArchive` writes them.
 pub use writers::zip_archive::zip as dated_zip;
+
+/// Copy the folder `src` and everything under it into `dst` (made if missing): how tests build
+/// inboxes and bundles from `samples/`.
+pub fn copy_dir(src: &std::path::Path, dst: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let to = dst.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &to)?;
+        } else {
+            std::fs::copy(entry.path(), &to)?;
+        }
+    }
+    Ok(())
+}
